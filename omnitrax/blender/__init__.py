@@ -1,0 +1,1 @@
+"""The Blender side: everything here may import bpy."""

@@ -1,0 +1,1 @@
+"""Pose estimation with DeepLabCut-Live on tracked animals (bpy-free)."""

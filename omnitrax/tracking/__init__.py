@@ -1,0 +1,1 @@
+"""Detection and tracking: the bpy-free core. Heavy packages are imported lazily inside functions."""

@@ -1,0 +1,110 @@
+"""OmniTrax panels in the Movie Clip Editor's toolbar (beside Blender's own tracking panels). Layout only."""
+import bpy
+
+
+class _OmniTraxPanel:
+    bl_space_type = "CLIP_EDITOR"
+    bl_region_type = "TOOLS"
+    bl_category = "OmniTrax"
+
+    @staticmethod
+    def settings(context):
+        return context.scene.omnitrax
+
+
+class OMNITRAX_PT_clip(_OmniTraxPanel, bpy.types.Panel):
+    bl_label = "OmniTrax"
+    bl_idname = "OMNITRAX_PT_clip"
+
+    def draw(self, context):
+        layout = self.layout
+        clip = getattr(context.space_data, "clip", None)
+        if clip is None:
+            layout.label(text="Open a video clip to track", icon="INFO")
+            layout.operator("omnitrax.load_sample", icon="FILE_MOVIE")
+            return
+        layout.label(text=f"{clip.name}: {clip.size[0]}x{clip.size[1]}, {clip.frame_duration} frames",
+                     icon="SEQUENCE")
+
+
+class OMNITRAX_PT_detection(_OmniTraxPanel, bpy.types.Panel):
+    bl_label = "Detection"
+    bl_idname = "OMNITRAX_PT_detection"
+    bl_parent_id = "OMNITRAX_PT_clip"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        s = self.settings(context)
+        layout.prop(s, "detector")
+        if s.detector == "YOLO":
+            layout.prop(s, "model_path")
+            layout.prop(s, "weights_path")
+            layout.prop(s, "names_path")
+            col = layout.column(align=True)
+            col.prop(s, "confidence")
+            col.prop(s, "nms")
+            layout.prop(s, "network_size")
+            col = layout.column(align=True)
+            col.prop(s, "min_box")
+            col.prop(s, "max_box")
+        else:
+            layout.prop(s, "polarity")
+            layout.prop(s, "threshold")
+            col = layout.column(align=True)
+            col.prop(s, "min_area")
+            col.prop(s, "max_area")
+            col.prop(s, "animal_area")
+            layout.prop(s, "background_frames")
+        layout.prop(s, "constant_box")
+        layout.prop(s, "mask")
+
+
+class OMNITRAX_PT_tracking(_OmniTraxPanel, bpy.types.Panel):
+    bl_label = "Tracking"
+    bl_idname = "OMNITRAX_PT_tracking"
+    bl_parent_id = "OMNITRAX_PT_clip"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        s = self.settings(context)
+        col = layout.column(align=True)
+        col.prop(s, "max_distance")
+        col.prop(s, "max_gap")
+        col.prop(s, "min_length")
+        col = layout.column(align=True)
+        col.prop(s, "process_noise")
+        col.prop(s, "measurement_noise")
+        layout.prop(s, "stitch")
+        layout.prop(s, "use_scene_range")
+        if not s.use_scene_range:
+            col = layout.column(align=True)
+            col.prop(s, "frame_start")
+            col.prop(s, "frame_end")
+        layout.prop(s, "show_overlay")
+
+
+class OMNITRAX_PT_export(_OmniTraxPanel, bpy.types.Panel):
+    bl_label = "Export"
+    bl_idname = "OMNITRAX_PT_export"
+    bl_parent_id = "OMNITRAX_PT_clip"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self.settings(context), "export_dir")
+
+
+CLASSES = (OMNITRAX_PT_clip, OMNITRAX_PT_detection, OMNITRAX_PT_tracking, OMNITRAX_PT_export)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
