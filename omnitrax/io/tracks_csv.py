@@ -1,0 +1,151 @@
+"""Track tables as CSV: OmniTrax's own format, and the upstream-OmniTrax per-track ("legacy") files.
+
+Own format: one file, header `track,frame,x,y,width,height,confidence,class,predicted`, pixels with the
+origin top-left, 0-based video frames, predicted as 0/1. Floats have a fixed number of decimals
+(3 for pixels, 4 for confidence), so writing the same tracks twice gives byte-identical files.
+
+Legacy format: one `<name>.csv` per track, header `frame;x;y;class`, Blender frame numbers and
+pixels with the origin bottom-left, detected positions only.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import OmniTraxError
+from ..tracking.tracks import Tracks
+
+HEADER = ("track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted")
+LEGACY_HEADER = "frame;x;y;class"
+_INT_COLUMNS = {"track", "frame", "class"}
+
+
+def _fmt_px(a) -> list[str]:
+    return [f"{v:.3f}" for v in np.asarray(a, np.float64).tolist()]
+
+
+def write_tracks_csv(path, tracks: Tracks) -> Path:
+    """Write `tracks` to `path` (parent folders are created). Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = tracks
+    conf = [f"{v:.4f}" for v in t.confidence.tolist()]
+    rows = zip(t.track.tolist(), t.frame.tolist(), _fmt_px(t.x), _fmt_px(t.y), _fmt_px(t.width),
+               _fmt_px(t.height), conf, t.cls.tolist(), t.predicted.astype(int).tolist())
+    lines = [",".join(HEADER)] + [f"{a},{b},{c},{d},{e},{f},{g},{h},{i}" for a, b, c, d, e, f, g, h, i in rows]
+    with open(path, "w", newline="\n", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def read_tracks_csv(path) -> Tracks:
+    """Read a file written by write_tracks_csv. Bad input raises OmniTraxError naming the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise OmniTraxError(f"Tracks file '{path}' not found; check the path.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise OmniTraxError(f"Tracks file '{path}' is not a text CSV file.") from None
+    lines = text.splitlines()
+    if not lines:
+        raise OmniTraxError(f"Tracks file '{path}' is empty; expected the header {','.join(HEADER)}.")
+    header = tuple(c.strip() for c in lines[0].split(","))
+    if header != HEADER:
+        raise OmniTraxError(f"Tracks file '{path}' line 1: header is '{lines[0].strip()}', expected "
+                            f"'{','.join(HEADER)}'; is this an OmniTrax tracks CSV?")
+    data = _fast_table(lines[1:], len(HEADER))
+    if data is not None and _valid_table(data):
+        columns = dict(zip(HEADER, data.T))
+    else:  # slow path: finds the offending line, or accepts what the fast parser could not read
+        columns = _parse_lines(path, lines)
+    return Tracks(track=columns["track"], frame=columns["frame"], x=columns["x"], y=columns["y"],
+                  width=columns["width"], height=columns["height"], confidence=columns["confidence"],
+                  cls=columns["class"], predicted=np.asarray(columns["predicted"]) != 0)
+
+
+def _fast_table(lines, n_columns: int):
+    """The rows as an (N, n_columns) float array, or None when numpy cannot read them."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(lines, delimiter=",", comments=None, ndmin=2, dtype=np.float64)
+    except ValueError:
+        return None
+    if data.size == 0:
+        return np.zeros((0, n_columns))
+    return data if data.shape[1] == n_columns else None
+
+
+def _valid_table(data: np.ndarray) -> bool:
+    ints = data[:, [0, 1, 7]]
+    return bool(np.isfinite(data).all() and (ints == np.round(ints)).all()
+                and np.isin(data[:, 8], (0.0, 1.0)).all())
+
+
+def _parse_lines(path, lines) -> dict:
+    columns = {name: [] for name in HEADER}
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split(",")
+        if len(cells) != len(HEADER):
+            raise OmniTraxError(f"Tracks file '{path}' line {number}: {len(cells)} values, expected "
+                                f"{len(HEADER)} ({','.join(HEADER)}).")
+        for name, cell in zip(HEADER, cells):
+            try:
+                value = int(cell) if name in _INT_COLUMNS or name == "predicted" else float(cell)
+            except ValueError:
+                raise OmniTraxError(f"Tracks file '{path}' line {number}: {name} '{cell.strip()}' is not a "
+                                    f"{'whole ' if name in _INT_COLUMNS else ''}number.") from None
+            if name == "predicted" and value not in (0, 1):
+                raise OmniTraxError(f"Tracks file '{path}' line {number}: predicted must be 0 or 1, "
+                                    f"got '{cell.strip()}'.")
+            if name not in _INT_COLUMNS and name != "predicted" and not np.isfinite(value):
+                raise OmniTraxError(f"Tracks file '{path}' line {number}: {name} '{cell.strip()}' is not finite.")
+            columns[name].append(value)
+    return columns
+
+
+def _safe_file_name(name: str) -> str:
+    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", str(name)).strip(" .")
+    return cleaned or "track"
+
+
+def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=None) -> list[Path]:
+    """Write one upstream-OmniTrax CSV per track into `folder`; returns the paths written.
+
+    names:       dict track id -> name (file `<name>.csv`); default `track_<id>`.
+    scene_frame: callable mapping an array of 0-based video frames to Blender frame numbers;
+                 default video frame + 1.
+    frame_height: image height in pixels, for the bottom-left origin (y_out = frame_height - y).
+    Only detected rows (predicted == False) are written.
+    """
+    if frame_height is None or not np.isfinite(frame_height) or frame_height <= 0:
+        raise OmniTraxError(f"The legacy export needs a positive frame height in pixels, got {frame_height}.")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    names = dict(names or {})
+    detected = tracks.select(~tracks.predicted)
+    written, used = [], set()
+    for tid in tracks.ids():
+        rows = detected.for_track(tid)
+        if not len(rows):
+            continue
+        name = _safe_file_name(names.get(tid, f"track_{tid}"))
+        if name.lower() in used:
+            raise OmniTraxError(f"Two tracks would both be written to '{name}.csv'; give them distinct names.")
+        used.add(name.lower())
+        frames = rows.frame + 1 if scene_frame is None else np.asarray(scene_frame(rows.frame))
+        frames = np.rint(np.asarray(frames, np.float64)).astype(np.int64)
+        lines = [LEGACY_HEADER] + [
+            f"{f};{x};{y};{c}" for f, x, y, c in
+            zip(frames.tolist(), _fmt_px(rows.x), _fmt_px(float(frame_height) - rows.y), rows.cls.tolist())]
+        path = folder / f"{name}.csv"
+        with open(path, "w", newline="\n", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        written.append(path)
+    return written
