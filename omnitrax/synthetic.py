@@ -1,0 +1,345 @@
+"""Synthetic clips of walking ants with exact ground truth (for tests, the sample clip and training).
+
+Conventions (pixels, origin top-left, 0-based frame index): pixel centres lie at integer coordinates
+(OpenCV's convention), so the top-left pixel covers [-0.5, 0.5] x [-0.5, 0.5].
+
+Each animal is three ellipses (abdomen, thorax, head) along its heading, plus thin, faint legs and
+antennae. The ground-truth position (x, y) is the area centroid of the body silhouette (the three
+ellipses, legs excluded) measured on its anti-aliased coverage mask as rendered (4 x 4 supersampling):
+the point a detector that weights pixels by their difference to the background sees. The box is the
+exact (analytic) axis-aligned box of the three ellipses. `angle` is the heading in radians in image
+coordinates (0 = +x, pi/2 = +y, i.e. downwards), `length` the tip-to-tip body length in pixels.
+
+Everything is deterministic for a seed (numpy default_rng; no global random state), and the first k
+frames of a clip do not depend on n_frames.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import OmniTraxError
+
+#: ground-truth columns, in CSV order (GroundTruth adds "frame" in front)
+KEYS = ("id", "x", "y", "left", "top", "width", "height", "head_x", "head_y", "thorax_x", "thorax_y",
+        "abdomen_x", "abdomen_y", "angle", "length")
+CSV_COLUMNS = ("frame",) + KEYS
+POLARITIES = ("dark_on_light", "light_on_dark")
+
+SS = 4  # supersampling factor of the animal rasters
+SHIFT = 4  # fractional bits of the coordinates given to cv2 drawing calls
+# Body parts as (centre along the axis, semi-major, semi-minor) in body lengths; the tips are at +-0.5.
+PARTS = {"abdomen": (-0.27, 0.23, 0.13), "thorax": (0.10, 0.16, 0.065), "head": (0.37, 0.13, 0.10)}
+LIMB_ALPHA = 0.4  # opacity of legs and antennae relative to the body
+
+
+# ----------------------------------------------------------------------------------------- background
+
+def _background(rng, width, height, polarity) -> np.ndarray:
+    """A static textured floor, float32 HxWx3 BGR: low-frequency blotches plus fine grain."""
+    blotches = np.zeros((height, width), np.float32)
+    for cells, amplitude in ((4, 14.0), (12, 8.0), (40, 4.0)):
+        small = rng.normal(0.0, 1.0, (max(2, cells * height // width), cells)).astype(np.float32)
+        blotches += amplitude * cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    grain = cv2.GaussianBlur(rng.normal(0.0, 5.0, (height, width)).astype(np.float32), (0, 0), 0.8)
+    if polarity == "dark_on_light":
+        base, tint = 185.0, np.array([0.90, 1.0, 1.06], np.float32)  # sandy floor
+    else:
+        base, tint = 55.0, np.array([1.05, 1.0, 0.95], np.float32)  # dark, slightly blue floor
+    grey = base + blotches + grain
+    return np.clip(grey[:, :, None] * tint, 0, 255).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------- motion
+
+class _Colony:
+    """Positions, headings and speeds of all animals; step() advances one frame (vectorised)."""
+
+    def __init__(self, rng, n, width, height):
+        self.rng, self.n, self.width, self.height = rng, n, width, height
+        self.length = rng.uniform(26.0, 38.0, n)
+        self.margin = 0.5 * self.length + 1.5  # keeps the whole body inside the frame
+        self.pos = self._spread(n)
+        self.heading = rng.uniform(-np.pi, np.pi, n)
+        self.turn = np.zeros(n)
+        self.cruise = rng.uniform(1.5, 4.5, n)  # px/frame when running
+        self.speed = self.cruise * rng.uniform(0.3, 1.0, n)
+        self.pause_left = np.zeros(n, np.int64)
+        self.gait = rng.uniform(0, 2 * np.pi, n)  # leg phase
+
+    def _spread(self, n):
+        """Initial positions without overlaps (rejection sampling, then anything)."""
+        pos = np.zeros((n, 2))
+        for i in range(n):
+            for _ in range(200):
+                p = self.rng.uniform([self.margin[i], self.margin[i]],
+                                     [self.width - self.margin[i], self.height - self.margin[i]])
+                if i == 0 or np.min(np.hypot(*(pos[:i] - p).T)) > 1.1 * max(self.length):
+                    break
+            pos[i] = p
+        return pos
+
+    def step(self):
+        rng, n = self.rng, self.n
+        # smooth turning: an Ornstein-Uhlenbeck turn rate, with the odd sharp turn
+        self.turn = 0.85 * self.turn + rng.normal(0.0, 0.05, n)
+        sharp = rng.random(n) < 0.01
+        self.turn[sharp] += rng.normal(0.0, 0.35, sharp.sum())
+        # runs and stops
+        running = self.pause_left == 0
+        start_pause = running & (rng.random(n) < 0.008)
+        self.pause_left[start_pause] = rng.integers(8, 60, start_pause.sum())
+        self.pause_left[~running] -= 1
+        new_cruise = rng.random(n) < 0.01
+        self.cruise[new_cruise] = rng.uniform(1.5, 4.5, new_cruise.sum())
+        target = np.where(self.pause_left > 0, 0.0, self.cruise)
+        self.speed += 0.25 * (target - self.speed)
+        self.heading += self.turn * np.clip(self.speed / 2.0, 0.2, 1.0)
+        step = self.speed[:, None] * np.c_[np.cos(self.heading), np.sin(self.heading)]
+        self.pos += step
+        self.gait += 0.45 * self.speed
+        self._reflect()
+
+    def _reflect(self):
+        """Bounce off the frame edges: mirror the position and the heading."""
+        lo = self.margin
+        for axis, size in ((0, self.width), (1, self.height)):
+            hi = size - self.margin
+            below, above = self.pos[:, axis] < lo, self.pos[:, axis] > hi
+            self.pos[below, axis] = 2 * lo[below] - self.pos[below, axis]
+            self.pos[above, axis] = 2 * hi[above] - self.pos[above, axis]
+            flip = below | above
+            if axis == 0:
+                self.heading[flip] = np.pi - self.heading[flip]
+            else:
+                self.heading[flip] = -self.heading[flip]
+            self.turn[flip] *= -1
+        self.heading = np.mod(self.heading + np.pi, 2 * np.pi) - np.pi
+
+
+# ---------------------------------------------------------------------------------------- rendering
+
+def _fixed(v) -> int:
+    return int(round(v * (1 << SHIFT)))
+
+
+def _render_animal(cx, cy, heading, length, gait):
+    """Coverage of one animal on its own patch.
+
+    Returns (x0, y0, body, alpha, parts): the patch's top-left pixel, the body-only coverage (float32
+    0..1), the full opacity (body plus faint limbs) and the part centres {name: (x, y)}.
+    """
+    c, s = np.cos(heading), np.sin(heading)
+    half = int(np.ceil(0.75 * length)) + 2
+    x0, y0 = int(np.floor(cx)) - half, int(np.floor(cy)) - half
+    size = 2 * half + 1
+    hi = size * SS
+
+    def to_hi(x, y):  # frame pixel -> supersampled patch pixel (pixel centres at integers)
+        return (_fixed((x - x0) * SS + (SS - 1) / 2), _fixed((y - y0) * SS + (SS - 1) / 2))
+
+    body = np.zeros((hi, hi), np.uint8)
+    parts = {}
+    degrees = float(np.degrees(heading))
+    for name, (u, a, b) in PARTS.items():
+        px, py = cx + u * length * c, cy + u * length * s
+        parts[name] = (px, py)
+        axes = (_fixed(a * length * SS), _fixed(b * length * SS))
+        cv2.ellipse(body, to_hi(px, py), axes, degrees, 0, 360, 255, -1, cv2.LINE_8, SHIFT)
+
+    limbs = np.zeros_like(body)
+    thick = SS  # about one frame pixel
+    tx, ty = parts["thorax"]
+    for k in range(3):  # front, middle, hind leg pairs
+        for side in (1, -1):
+            swing = np.radians(18) * np.sin(gait + k * 2.1 + (0 if side > 0 else np.pi))
+            hip_u = (0.09 - 0.07 * k) * length
+            hip = (tx + hip_u * c, ty + hip_u * s)
+            femur = heading + side * (np.pi / 2 - np.radians((50, 0, -50)[k]) - swing)
+            knee = (hip[0] + 0.26 * length * np.cos(femur), hip[1] + 0.26 * length * np.sin(femur))
+            tibia = femur - side * np.radians((40, 10, -30)[k])
+            foot = (knee[0] + 0.24 * length * np.cos(tibia), knee[1] + 0.24 * length * np.sin(tibia))
+            leg = np.array([to_hi(*hip), to_hi(*knee), to_hi(*foot)], np.int32)
+            cv2.polylines(limbs, [leg], False, 255, thick, cv2.LINE_8, SHIFT)
+    hx, hy = parts["head"]
+    for side in (1, -1):
+        d = heading + side * 0.5
+        joint = (hx + 0.22 * length * np.cos(d), hy + 0.22 * length * np.sin(d))
+        d2 = heading + side * 0.15
+        tip = (joint[0] + 0.18 * length * np.cos(d2), joint[1] + 0.18 * length * np.sin(d2))
+        cv2.polylines(limbs, [np.array([to_hi(hx, hy), to_hi(*joint), to_hi(*tip)], np.int32)], False, 255,
+                      thick, cv2.LINE_8, SHIFT)
+
+    body_cov = cv2.resize(body, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    limb_cov = cv2.resize(limbs, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    alpha = np.maximum(body_cov, LIMB_ALPHA * limb_cov)
+    return x0, y0, body_cov, alpha, parts
+
+
+def _ellipse_box(px, py, a, b, heading):
+    """Exact axis-aligned box (x0, y0, x1, y1) of a rotated ellipse."""
+    c, s = np.cos(heading), np.sin(heading)
+    hw, hh = np.hypot(a * c, b * s), np.hypot(a * s, b * c)
+    return px - hw, py - hh, px + hw, py + hh
+
+
+def _blend(frame, x0, y0, alpha, colour):
+    """frame[patch] = frame * (1 - alpha) + colour * alpha, clipped to the frame."""
+    h, w = frame.shape[:2]
+    size = alpha.shape[0]
+    fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + size, w), min(y0 + size, h)
+    if fx0 >= fx1 or fy0 >= fy1:
+        return
+    a = alpha[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0, None]
+    region = frame[fy0:fy1, fx0:fx1]
+    region *= 1.0 - a
+    region += a * colour
+
+
+def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polarity: str = "dark_on_light",
+                  width: int = 640, height: int = 480, fps: float = 25.0, noise: float = 3.0,
+                  blur: float = 0.6):
+    """Yield (frame, rows) for each of n_frames frames of a synthetic ant clip.
+
+    frame: HxWx3 uint8 BGR. rows: dict of equal-length numpy arrays keyed by KEYS, one entry per animal
+    (all animals are visible in every frame). noise: std of the per-frame Gaussian pixel noise in grey
+    levels; blur: sigma of the Gaussian blur in pixels (0 = none). Motion is defined per frame; fps is
+    only checked here and used by render_clip as the file's frame rate.
+    """
+    if polarity not in POLARITIES:
+        raise OmniTraxError(f"Unknown polarity {polarity!r}: use one of {', '.join(POLARITIES)}.")
+    if n_frames < 0 or n_animals < 0 or width < 64 or height < 64:
+        raise OmniTraxError("render_frames needs n_frames >= 0, n_animals >= 0 and a frame of at least 64x64.")
+    if not fps > 0:
+        raise OmniTraxError(f"fps must be positive, got {fps}.")
+    streams = np.random.SeedSequence(seed).spawn(4)
+    rng_floor, rng_colony, rng_look, rng_noise = (np.random.default_rng(s) for s in streams)
+    floor = _background(rng_floor, width, height, polarity)
+    colony = _Colony(rng_colony, n_animals, width, height)
+    if polarity == "dark_on_light":
+        colours = np.array([30.0, 38.0, 50.0]) * rng_look.uniform(0.8, 1.25, (n_animals, 1))  # dark brown
+    else:
+        colours = np.array([205.0, 215.0, 220.0]) * rng_look.uniform(0.88, 1.08, (n_animals, 1))
+    colours = colours.astype(np.float32)
+    ids = np.arange(n_animals)
+
+    for _ in range(n_frames):
+        frame = floor.copy()
+        cols = {k: np.zeros(n_animals) for k in KEYS}
+        cols["id"] = ids.copy()
+        for i in range(n_animals):
+            (cx, cy), heading, length = colony.pos[i], colony.heading[i], colony.length[i]
+            x0, y0, body, alpha, parts = _render_animal(cx, cy, heading, length, colony.gait[i])
+            _blend(frame, x0, y0, alpha, colours[i])
+            total = float(body.sum())
+            yy, xx = np.indices(body.shape)
+            cols["x"][i] = x0 + float((body * xx).sum()) / total
+            cols["y"][i] = y0 + float((body * yy).sum()) / total
+            boxes = np.array([_ellipse_box(*parts[name], a * length, b * length, heading)
+                              for name, (_, a, b) in PARTS.items()])
+            left, top = boxes[:, 0].min(), boxes[:, 1].min()
+            cols["left"][i], cols["top"][i] = left, top
+            cols["width"][i], cols["height"][i] = boxes[:, 2].max() - left, boxes[:, 3].max() - top
+            for name in ("head", "thorax", "abdomen"):
+                cols[f"{name}_x"][i], cols[f"{name}_y"][i] = parts[name]
+            cols["angle"][i], cols["length"][i] = heading, length
+        if blur > 0:
+            frame = cv2.GaussianBlur(frame, (0, 0), blur)
+        if noise > 0:
+            frame += rng_noise.normal(0.0, noise, frame.shape[:2]).astype(np.float32)[:, :, None]
+        yield np.clip(frame + 0.5, 0, 255).astype(np.uint8), cols
+        colony.step()
+
+
+# ------------------------------------------------------------------------------------- ground truth
+
+class GroundTruth:
+    """Per-frame ground truth of a clip as columns (numpy arrays) named by CSV_COLUMNS."""
+
+    def __init__(self, columns: dict):
+        n = len(columns["frame"])
+        for key in CSV_COLUMNS:
+            value = np.asarray(columns[key], np.int64 if key in ("frame", "id") else np.float64)
+            if value.shape != (n,):
+                raise ValueError(f"ground-truth column {key} has shape {value.shape}, expected ({n},)")
+            setattr(self, key, value)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @classmethod
+    def from_rows(cls, rows_per_frame) -> "GroundTruth":
+        """From the rows render_frames yields, one dict per frame, in frame order (frame 0 first)."""
+        rows_per_frame = list(rows_per_frame)
+        columns = {"frame": np.concatenate([np.full(len(r["id"]), f, np.int64)
+                                            for f, r in enumerate(rows_per_frame)] or [np.zeros(0, np.int64)])}
+        for key in KEYS:
+            columns[key] = np.concatenate([np.asarray(r[key], np.float64) for r in rows_per_frame]
+                                          or [np.zeros(0)])
+        return cls(columns)
+
+    def columns(self) -> dict:
+        return {key: getattr(self, key) for key in CSV_COLUMNS}
+
+    def to_csv(self, path) -> Path:
+        """Write a CSV with header CSV_COLUMNS; frame and id as integers, the rest with 3 decimals."""
+        path = Path(path)
+        table = np.column_stack([getattr(self, k) for k in CSV_COLUMNS]) if len(self) else np.zeros((0, 16))
+        fmt = ["%d", "%d"] + ["%.3f"] * (len(CSV_COLUMNS) - 2)
+        np.savetxt(path, table, fmt=fmt, delimiter=",", header=",".join(CSV_COLUMNS), comments="")
+        return path
+
+    @classmethod
+    def from_csv(cls, path) -> "GroundTruth":
+        path = Path(path)
+        if not path.is_file():
+            raise OmniTraxError(f"Ground-truth file {path} not found: check the path.")
+        with path.open() as f:
+            header = f.readline().strip().split(",")
+        if header != list(CSV_COLUMNS):
+            raise OmniTraxError(f"{path} is not an OmniTrax ground-truth CSV: its header must be "
+                                f"{','.join(CSV_COLUMNS)}.")
+        table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2).reshape(-1, len(CSV_COLUMNS))
+        return cls({key: table[:, i] for i, key in enumerate(CSV_COLUMNS)})
+
+    def at_frame(self, frame: int) -> dict:
+        """Rows (dict of arrays keyed by KEYS) of one 0-based frame."""
+        keep = self.frame == frame
+        return {key: getattr(self, key)[keep] for key in KEYS}
+
+    def to_tracks(self):
+        """The ground truth as omnitrax.tracking.tracks.Tracks (track = id)."""
+        from .tracking.tracks import Tracks
+
+        n = len(self)
+        return Tracks(track=self.id.copy(), frame=self.frame.copy(), x=self.x.copy(), y=self.y.copy(),
+                      width=self.width.copy(), height=self.height.copy(), confidence=np.ones(n),
+                      cls=np.zeros(n, np.int64), predicted=np.zeros(n, bool))
+
+
+def render_clip(path, n_frames: int = 250, seed: int = 0, fourcc: str = "MJPG", **kwargs) -> GroundTruth:
+    """Write render_frames(n_frames, seed, **kwargs) as a video file and return its ground truth.
+
+    fourcc: "MJPG" (.avi, about 25 kB per 640x480 frame) by default, "XVID" (.avi) or "mp4v" (.mp4)
+    for MPEG-4 part 2 (about 11 kB per frame); all load in OpenCV and Blender.
+    """
+    path = Path(path)
+    width, height = kwargs.get("width", 640), kwargs.get("height", 480)
+    fps = kwargs.get("fps", 25.0)
+    if len(fourcc) != 4:
+        raise OmniTraxError(f"fourcc must be four characters like 'MJPG' or 'mp4v', got {fourcc!r}.")
+    if not path.parent.is_dir():
+        raise OmniTraxError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), (int(width), int(height)))
+    if not writer.isOpened():
+        raise OmniTraxError(f"OpenCV cannot write {path} with codec {fourcc}: use .avi with MJPG or .mp4 with mp4v.")
+    rows = []
+    try:
+        for frame, r in render_frames(n_frames=n_frames, seed=seed, **kwargs):
+            writer.write(frame)
+            rows.append(r)
+    finally:
+        writer.release()
+    return GroundTruth.from_rows(rows)

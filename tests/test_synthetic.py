@@ -1,0 +1,155 @@
+"""The synthetic ant clips: deterministic, exact ground truth, realistic motion, readable video files."""
+import cv2
+import numpy as np
+import pytest
+
+from omnitrax.errors import OmniTraxError
+from omnitrax.synthetic import CSV_COLUMNS, KEYS, PARTS, GroundTruth, render_clip, render_frames
+
+
+@pytest.fixture(scope="module")
+def long_clip():
+    return list(render_frames(n_frames=250, seed=0))
+
+
+def grey(frame):
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float64)
+
+
+def test_same_seed_same_clip_and_prefix_independent_of_length():
+    a = list(render_frames(n_frames=4, seed=7, n_animals=6))
+    b = list(render_frames(n_frames=2, seed=7, n_animals=6))
+    c = list(render_frames(n_frames=2, seed=8, n_animals=6))
+    for (fa, ra), (fb, rb) in zip(a, b):
+        assert np.array_equal(fa, fb)
+        assert all(np.array_equal(ra[k], rb[k]) for k in KEYS)
+    assert not np.array_equal(a[0][0], c[0][0])
+
+
+def test_rows_have_every_key_and_plausible_sizes(long_clip):
+    frame, rows = long_clip[0]
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    assert set(rows) == set(KEYS) and all(len(rows[k]) == 20 for k in KEYS)
+    assert np.array_equal(rows["id"], np.arange(20))
+    assert 25 <= rows["length"].min() and rows["length"].max() <= 40
+    assert rows["length"].std() > 1.5  # sizes vary between animals
+
+
+def _analytic_centroid(rows, i, step=1 / 16):
+    """Area centroid of the union of the three ellipses, by a fine point grid (pixel centres at integers)."""
+    x0, y0, w, h = rows["left"][i], rows["top"][i], rows["width"][i], rows["height"][i]
+    xs, ys = np.meshgrid(np.arange(x0, x0 + w, step) + step / 2, np.arange(y0, y0 + h, step) + step / 2)
+    inside = np.zeros(xs.shape, bool)
+    c, s, length = np.cos(rows["angle"][i]), np.sin(rows["angle"][i]), rows["length"][i]
+    for name, (_, a, b) in PARTS.items():
+        dx, dy = xs - rows[f"{name}_x"][i], ys - rows[f"{name}_y"][i]
+        u, v = dx * c + dy * s, -dx * s + dy * c
+        inside |= (u / (a * length)) ** 2 + (v / (b * length)) ** 2 <= 1
+    return xs[inside].mean(), ys[inside].mean(), inside
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_ground_truth_centroid_and_box_match_the_rendered_body(seed):
+    (floor, _), = render_frames(n_frames=1, seed=seed, n_animals=0, noise=0, blur=0)
+    (frame, rows), = render_frames(n_frames=1, seed=seed, n_animals=8, noise=0, blur=0)
+    diff = np.abs(grey(frame) - grey(floor))
+    checked = 0
+    for i in range(8):
+        others = np.delete(np.c_[rows["x"], rows["y"]], i, axis=0)
+        if np.min(np.hypot(*(others - [rows["x"][i], rows["y"][i]]).T)) < 1.6 * rows["length"].max():
+            continue  # not isolated
+        ax, ay, _ = _analytic_centroid(rows, i)
+        assert abs(ax - rows["x"][i]) < 0.1 and abs(ay - rows["y"][i]) < 0.1  # 4x4 supersampling
+        # what a detector sees: the difference-weighted centroid of the thresholded, opened blob
+        # (opening drops the thin, faint legs and antennae)
+        half = int(rows["length"][i])
+        cx, cy = int(rows["x"][i]), int(rows["y"][i])
+        if not (half <= cx < 640 - half and half <= cy < 480 - half):
+            continue  # window would leave the frame
+        win = diff[cy - half:cy + half + 1, cx - half:cx + half + 1]
+        yy, xx = np.mgrid[cy - half:cy + half + 1, cx - half:cx + half + 1]
+        blob = cv2.morphologyEx((win > 0.3 * win.max()).astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        w = win * blob
+        error = np.hypot((w * xx).sum() / w.sum() - rows["x"][i], (w * yy).sum() / w.sum() - rows["y"][i])
+        assert error < 0.5, error
+        # the box holds every clearly-body pixel, and is tight (body pixels touch all four sides)
+        body = win > 0.5 * win.max()
+        bx, by = xx[body], yy[body]
+        left, top = rows["left"][i], rows["top"][i]
+        right, bottom = left + rows["width"][i], top + rows["height"][i]
+        assert bx.min() >= left - 0.5 and bx.max() <= right + 0.5
+        assert by.min() >= top - 0.5 and by.max() <= bottom + 0.5
+        assert bx.min() < left + 1.5 and bx.max() > right - 1.5 and by.min() < top + 1.5 and by.max() > bottom - 1.5
+        checked += 1
+    assert checked >= 3
+
+
+def test_animals_stay_inside_the_frame_and_move_like_ants(long_clip):
+    gt = GroundTruth.from_rows(r for _, r in long_clip)
+    assert gt.left.min() >= 0 and gt.top.min() >= 0
+    assert (gt.left + gt.width).max() <= 640 and (gt.top + gt.height).max() <= 480
+    xy = np.stack([np.c_[r["x"], r["y"]] for _, r in long_clip])  # (frames, animals, 2)
+    speed = np.linalg.norm(np.diff(xy, axis=0), axis=2)
+    assert speed.max() < 8  # no jumps
+    assert (speed < 0.3).mean() > 0.03  # pauses happen
+    assert (speed > 2.0).mean() > 0.3  # and runs
+    heading = np.stack([r["angle"] for _, r in long_clip])
+    turn = np.abs(np.angle(np.exp(1j * np.diff(heading, axis=0))))
+    assert np.median(turn) < 0.1  # headings vary smoothly
+    assert np.ptp(np.unwrap(heading, axis=0), axis=0).max() > np.pi / 2  # but they do turn
+    # crossings / near contacts: some pair comes closer than a body length
+    d = np.linalg.norm(xy[:, :, None] - xy[:, None, :], axis=3)
+    d[:, np.arange(20), np.arange(20)] = np.inf
+    assert d.min() < 0.5 * gt.length.min()
+
+
+@pytest.mark.parametrize("polarity,sign", [("dark_on_light", -1), ("light_on_dark", 1)])
+def test_polarities(polarity, sign):
+    (frame, rows), = render_frames(n_frames=1, seed=5, n_animals=10, polarity=polarity)
+    g = grey(frame)
+    on_animals = g[np.round(rows["thorax_y"]).astype(int), np.round(rows["thorax_x"]).astype(int)]
+    assert sign * (on_animals.mean() - np.median(g)) > 80
+
+
+def test_render_clip_writes_a_readable_video_and_csv_round_trips(tmp_path):
+    gt = render_clip(tmp_path / "clip.avi", n_frames=12, seed=2, n_animals=5)
+    capture = cv2.VideoCapture(str(tmp_path / "clip.avi"))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    assert len(frames) == 12 and frames[0].shape == (480, 640, 3)
+    reference = [f for f, _ in render_frames(n_frames=12, seed=2, n_animals=5)]
+    assert np.abs(frames[5].astype(int) - reference[5]).mean() < 4  # MJPG is lossy, but this is the clip
+    assert len(gt) == 60 and np.array_equal(gt.frame, np.repeat(np.arange(12), 5))
+    path = gt.to_csv(tmp_path / "gt.csv")
+    assert path.read_text().splitlines()[0] == ",".join(CSV_COLUMNS)
+    back = GroundTruth.from_csv(path)
+    for key in CSV_COLUMNS:
+        assert np.allclose(getattr(back, key), getattr(gt, key), atol=5e-4)
+    tracks = back.to_tracks()
+    order = np.lexsort((gt.frame, gt.id))  # Tracks keeps its rows by track, then frame
+    assert np.array_equal(tracks.track, gt.id[order]) and np.array_equal(tracks.frame, gt.frame[order])
+    assert np.allclose(tracks.x, gt.x[order], atol=5e-4) and not tracks.predicted.any()
+    rows = back.at_frame(3)
+    assert np.array_equal(rows["id"], np.arange(5)) and np.allclose(rows["x"], gt.x[gt.frame == 3], atol=5e-4)
+
+
+def test_render_clip_mpeg4(tmp_path):
+    render_clip(tmp_path / "clip.mp4", n_frames=5, seed=1, n_animals=3, fourcc="mp4v")
+    capture = cv2.VideoCapture(str(tmp_path / "clip.mp4"))
+    assert capture.read()[0] and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    capture.release()
+
+
+def test_bad_input_is_a_user_error(tmp_path):
+    with pytest.raises(OmniTraxError, match="polarity"):
+        next(render_frames(polarity="purple"))
+    with pytest.raises(OmniTraxError, match="does not exist"):
+        render_clip(tmp_path / "missing" / "clip.avi", n_frames=1)
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(OmniTraxError, match="ground-truth"):
+        GroundTruth.from_csv(tmp_path / "bad.csv")
