@@ -103,6 +103,14 @@ class OmniTraxSettings(bpy.types.PropertyGroup):
         name="Min length", min=1, default=10,
         description="Tracks with fewer detections than this are discarded as noise",
     )
+    cost: EnumProperty(
+        name="Match by",
+        items=[
+            ("DISTANCE", "Distance", "Match detections to tracks by the distance between centres"),
+            ("IOU", "Box overlap", "Match by box overlap (IoU); for large, box-like animals that touch"),
+        ],
+        default="DISTANCE",
+    )
     process_noise: FloatProperty(
         name="Motion noise", min=0.0, default=1.0,
         description="How erratically the animals move (Kalman process noise). Raise for animals that "

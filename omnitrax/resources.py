@@ -24,3 +24,7 @@ def sample_ground_truth() -> Path:
 
 def default_yolo_model() -> Path:
     return data_dir() / "models" / "ants_yolo.onnx"
+
+
+def default_yolo_names() -> Path:
+    return data_dir() / "models" / "ants_yolo.names"

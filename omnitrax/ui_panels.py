@@ -25,6 +25,10 @@ class OMNITRAX_PT_clip(_OmniTraxPanel, bpy.types.Panel):
             return
         layout.label(text=f"{clip.name}: {clip.size[0]}x{clip.size[1]}, {clip.frame_duration} frames",
                      icon="SEQUENCE")
+        col = layout.column(align=True)
+        col.scale_y = 1.4
+        col.operator("omnitrax.track", text="Track From Start", icon="PLAY").restart = True
+        col.operator("omnitrax.track", text="Continue From This Frame", icon="FRAME_NEXT").restart = False
 
 
 class OMNITRAX_PT_detection(_OmniTraxPanel, bpy.types.Panel):
@@ -74,6 +78,7 @@ class OMNITRAX_PT_tracking(_OmniTraxPanel, bpy.types.Panel):
         col.prop(s, "max_gap")
         col.prop(s, "min_length")
         col = layout.column(align=True)
+        col.prop(s, "cost")
         col.prop(s, "process_noise")
         col.prop(s, "measurement_noise")
         layout.prop(s, "stitch")
@@ -95,9 +100,49 @@ class OMNITRAX_PT_export(_OmniTraxPanel, bpy.types.Panel):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self.settings(context), "export_dir")
+        row = layout.row(align=True)
+        row.operator("omnitrax.export_tracks", text="Export All", icon="EXPORT").selected_only = False
+        row.operator("omnitrax.export_tracks", text="Selected").selected_only = True
 
 
-CLASSES = (OMNITRAX_PT_clip, OMNITRAX_PT_detection, OMNITRAX_PT_tracking, OMNITRAX_PT_export)
+class OMNITRAX_PT_manual(_OmniTraxPanel, bpy.types.Panel):
+    """Blender's own marker tools, gathered for correcting tracks."""
+
+    bl_label = "Correct Tracks"
+    bl_idname = "OMNITRAX_PT_manual"
+    bl_parent_id = "OMNITRAX_PT_clip"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        col = layout.column(align=True)
+        col.operator("clip.add_marker_at_click", text="Add Marker", icon="ADD")
+        row = col.row(align=True)
+        row.operator("clip.delete_marker", text="Delete Marker")
+        row.operator("clip.delete_track", text="Delete Track")
+        layout.label(text="Track selected markers:")
+        row = layout.row(align=True)
+        op = row.operator("clip.track_markers", text="", icon="TRACKING_BACKWARDS")
+        op.backwards, op.sequence = True, True
+        op = row.operator("clip.track_markers", text="", icon="TRACKING_BACKWARDS_SINGLE")
+        op.backwards, op.sequence = True, False
+        op = row.operator("clip.track_markers", text="", icon="TRACKING_FORWARDS_SINGLE")
+        op.backwards, op.sequence = False, False
+        op = row.operator("clip.track_markers", text="", icon="TRACKING_FORWARDS")
+        op.backwards, op.sequence = False, True
+        row = layout.row(align=True)
+        row.operator("clip.clear_track_path", text="Clear Before", icon="TRACKING_CLEAR_BACKWARDS").action = "UPTO"
+        row.operator("clip.clear_track_path", text="Clear After", icon="TRACKING_CLEAR_FORWARDS").action = "REMAINED"
+        row = layout.row(align=True)
+        row.operator("clip.refine_markers", text="Refine Backwards").backwards = True
+        row.operator("clip.refine_markers", text="Refine Forwards").backwards = False
+        col = layout.column(align=True)
+        col.operator("clip.join_tracks", text="Join Selected Tracks", icon="LINKED")
+        col.operator("omnitrax.swap_tracks", icon="UV_SYNC_SELECT")
+
+
+CLASSES = (OMNITRAX_PT_clip, OMNITRAX_PT_detection, OMNITRAX_PT_tracking, OMNITRAX_PT_manual,
+           OMNITRAX_PT_export)
 
 
 def register():

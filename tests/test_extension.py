@@ -70,10 +70,10 @@ def test_zip_installs_registers_and_uninstalls_cleanly(linux_zip, tmp_path):
     assert out["heavy_after_enable"] == [], "enabling the add-on must not import heavy packages"
     assert out["scene_prop"] and out["settings_detector"] == "YOLO"
     panel_ids = [p[0] for p in out["panels"]]
-    assert {"OMNITRAX_PT_clip", "OMNITRAX_PT_detection", "OMNITRAX_PT_tracking",
+    assert {"OMNITRAX_PT_clip", "OMNITRAX_PT_detection", "OMNITRAX_PT_tracking", "OMNITRAX_PT_manual",
             "OMNITRAX_PT_export"} <= set(panel_ids)
     assert all(p[1:] == ["CLIP_EDITOR", "TOOLS", "OmniTrax"] for p in out["panels"]), out["panels"]
-    assert "load_sample" in out["operators"]
+    assert {"load_sample", "track", "export_tracks", "swap_tracks"} <= set(out["operators"])
     assert out["wheels_installed"] == ["cv2", "scipy"], "bundled wheels must be installed with the zip"
 
     assert not out["scene_prop_after_disable"]

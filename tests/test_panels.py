@@ -15,8 +15,9 @@ class Recorder:
         self.log.append(["prop", type(data).__name__, name, name in data.bl_rna.properties])
     def operator(self, idname, **kw):
         category, name = idname.split(".")
-        exists = hasattr(getattr(bpy.ops, category), name) and name in dir(getattr(bpy.ops, category))
+        exists = name in dir(getattr(bpy.ops, category))
         self.log.append(["operator", idname, exists])
+        return OperatorProps(idname, self.log) if exists else None
     def label(self, **kw):
         self.log.append(["label", kw.get("text", "")])
     def separator(self, **kw):
@@ -24,6 +25,16 @@ class Recorder:
     def _nested(self, *a, **kw):
         return Recorder(self.log)
     row = column = box = split = column_flow = grid_flow = _nested
+
+class OperatorProps:
+    """Stands in for the operator properties a button sets; records whether each one exists."""
+    def __init__(self, idname, log):
+        category, name = idname.split(".")
+        object.__setattr__(self, "_props", getattr(getattr(bpy.ops, category), name).get_rna_type().properties)
+        object.__setattr__(self, "_idname", idname)
+        object.__setattr__(self, "_log", log)
+    def __setattr__(self, key, value):
+        self._log.append(["operator_prop", self._idname, key, key in self._props])
 
 class FakePanel:
     pass
@@ -74,8 +85,13 @@ def test_every_panel_draws_only_existing_properties(linux_zip, tmp_path):
                 drawn_props.add(entry[2])
             if entry[0] == "operator":
                 assert entry[2], f"{panel} draws an operator that does not exist: {entry[1]}"
+            if entry[0] == "operator_prop":
+                assert entry[3], f"{panel} sets {entry[1]}.{entry[2]}, which does not exist"
     # the branches really were drawn: detector-specific and range settings appear
     assert {"model_path", "confidence", "polarity", "min_area", "max_distance", "frame_start",
             "export_dir"} <= drawn_props
     assert ["operator", "omnitrax.load_sample", True] in results["no_clip"]
+    ops = {e[1] for log in results.values() for e in log if e[0] == "operator"}
+    assert {"omnitrax.track", "omnitrax.export_tracks", "omnitrax.swap_tracks", "clip.track_markers",
+            "clip.join_tracks"} <= ops
     assert any(e[0] == "label" and "64x48" in e[1] for e in results["OMNITRAX_PT_clip"])

@@ -1,0 +1,40 @@
+"""Export the clip's tracks, read from the markers as the user left them, into files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from ..errors import OmniTraxError
+from . import markers
+from .coords import ClipFrames
+
+
+def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legacy: bool = False) -> list:
+    from ..io import summary, tracks_csv
+
+    if not export_dir:
+        raise OmniTraxError("Choose an export folder in the OmniTrax Export panel.")
+    out = Path(bpy.path.abspath(export_dir))
+    if export_dir.startswith("//") and not bpy.data.filepath:
+        raise OmniTraxError("The export folder is relative to the .blend file ('//'), which is not saved yet: "
+                            "save the .blend or choose an absolute folder.")
+    chosen = [t.name for t in clip.tracking.tracks if t.select] if selected_only else None
+    if selected_only and not chosen:
+        raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
+    frames = ClipFrames.of(clip)
+    tracks, names = markers.read_tracks(clip, frames, chosen)
+    if not len(tracks):
+        raise OmniTraxError(f"Clip '{clip.name}' has no tracks to export; track it first.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OmniTraxError(f"Cannot create the export folder '{out}': {exc.strerror}.") from exc
+    stem = Path(clip.name).stem
+    written = [tracks_csv.write_tracks_csv(out / f"{stem}_tracks.csv", tracks)]
+    written.append(summary.write_summaries(out / f"{stem}_summary.csv",
+                                           summary.track_summaries(tracks, names, fps=clip.fps)))
+    if legacy:
+        written += tracks_csv.write_legacy(out / f"{stem}_legacy", tracks, frame_height=clip.size[1],
+                                           names=names, scene_frame=frames.scene_from_video)
+    return [Path(p) for p in written]

@@ -1,0 +1,274 @@
+"""Tracks <-> Blender tracking tracks and markers, in bulk.
+
+Conventions (Blender's own): a track is drawn from its first enabled marker to a disabled marker
+after its last one, so each written track gets a disabled marker the frame before it starts and
+the frame after it ends. Frames the tracker bridged without a detection are written as disabled
+markers at the predicted position. Reading reverses this: leading/trailing disabled markers are
+dropped, inner disabled markers come back as predicted positions.
+"""
+from __future__ import annotations
+
+import colorsys
+import re
+
+import numpy as np
+
+from ..tracking.tracks import Tracks
+from .coords import ClipFrames, box_size_to_marker, marker_to_pixels, pixels_to_marker
+
+#: clip ID property: names of the tracks OmniTrax created (so reruns replace only those)
+OWNED_KEY = "omnitrax_owned_tracks"
+#: clip ID property: per-track class id and per-marker confidence, which markers cannot hold
+META_KEY = "omnitrax_track_meta"
+DEFAULT_BOX_PX = 24.0
+_TRACK_NAME = re.compile(r"^track_(\d+)$")
+
+
+def track_name(track_id: int) -> str:
+    return f"track_{int(track_id)}"
+
+
+def track_color(track_id: int):
+    """Well-separated colours for neighbouring ids (golden-ratio hue steps)."""
+    hue = (int(track_id) * 0.618033988749895) % 1.0
+    return colorsys.hsv_to_rgb(hue, 0.85, 1.0)
+
+
+def _marker_arrays(track):
+    n = len(track.markers)
+    frames = np.zeros(n, np.int32)
+    co = np.zeros(n * 2, np.float32)
+    mute = np.zeros(n, bool)
+    corners = np.zeros(n * 8, np.float32)
+    track.markers.foreach_get("frame", frames)
+    track.markers.foreach_get("co", co)
+    track.markers.foreach_get("mute", mute)
+    track.markers.foreach_get("pattern_corners", corners)
+    return frames, co.reshape(n, 2), mute, corners.reshape(n, 4, 2)
+
+
+def owned_names(clip) -> set:
+    return set(clip.get(OWNED_KEY, []))
+
+
+def _set_owned(clip, names) -> None:
+    clip[OWNED_KEY] = sorted(names)
+
+
+def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = None,
+                 constant_size: float = 0.0, search_px: float = 0.0) -> dict:
+    """Write every track of `tracks` into `clip` (markers at existing frames are replaced).
+
+    names maps track id -> Blender track name (seeded tracks keep the user's names); other ids get
+    `track_<id>`. Returns the id -> name map used. Boxes give the pattern area (`constant_size` px
+    overrides them); the search area is the pattern grown by `search_px` on each side.
+    """
+    names = dict(names or {})
+    width, height = clip.size
+    last_marker_frame = clip.frame_duration  # clip frames run 1..frame_duration
+    blender_tracks = clip.tracking.tracks
+    owned = owned_names(clip)
+    meta = clip.get(META_KEY)
+    meta = {} if meta is None else meta.to_dict()
+    for tid in tracks.ids():
+        rows = tracks.for_track(tid)
+        name = names.setdefault(int(tid), track_name(tid))
+        marker_frames = frames.marker_from_video(rows.frame).astype(int)
+        track = blender_tracks.get(name)
+        if track is None:
+            track = blender_tracks.new(name=name, frame=int(marker_frames[0]))
+            track.color = track_color(tid)
+            track.use_custom_color = True
+            owned.add(name)
+        # disabled end markers, as Blender's own tracker leaves them
+        before, after = int(marker_frames[0]) - 1, int(marker_frames[-1]) + 1
+        ends = [f for f in (before, after) if 1 <= f <= last_marker_frame
+                and not track.markers.find_frame(f, exact=True)]
+        for f in list(marker_frames) + ends:
+            track.markers.insert_frame(int(f))
+
+        all_frames, co, mute, corners = _marker_arrays(track)
+        idx = np.searchsorted(all_frames, marker_frames)
+        co[idx] = pixels_to_marker(np.column_stack([rows.x, rows.y]), width, height)
+        mute[idx] = rows.predicted
+        size_px = np.column_stack([rows.width, rows.height]).astype(np.float64)
+        if constant_size > 0:
+            size_px[:] = constant_size
+        size_px[(size_px[:, 0] <= 0) | (size_px[:, 1] <= 0)] = DEFAULT_BOX_PX
+        half = box_size_to_marker(size_px, width, height) / 2.0
+        corners[idx] = np.stack([-half, half * [1, -1], half, half * [-1, 1]], axis=1)
+        if ends:
+            end_idx = np.searchsorted(all_frames, ends)
+            nearest = np.clip(np.searchsorted(all_frames[idx], all_frames[end_idx]), 0, len(idx) - 1)
+            co[end_idx] = co[idx[nearest]]
+            corners[end_idx] = corners[idx[nearest]]
+            mute[end_idx] = True
+        track.markers.foreach_set("co", co.ravel())
+        track.markers.foreach_set("mute", mute)
+        track.markers.foreach_set("pattern_corners", corners.ravel())
+        grow = box_size_to_marker([[search_px, search_px]], width, height)[0]
+        pattern_min = corners.min(axis=1) - grow
+        pattern_max = corners.max(axis=1) + grow
+        track.markers.foreach_set("search_min", pattern_min.astype(np.float32).ravel())
+        track.markers.foreach_set("search_max", pattern_max.astype(np.float32).ravel())
+
+        entry = meta.get(name, {})
+        conf = dict(zip(entry.get("frames", []), entry.get("confidence", [])))
+        conf.update(zip(marker_frames.tolist(), np.asarray(rows.confidence, float).tolist()))
+        keys = sorted(conf)
+        meta[name] = {"cls": int(rows.cls[0]) if len(rows.cls) else 0, "frames": keys,
+                      "confidence": [conf[k] for k in keys]}
+    clip[META_KEY] = meta
+    _set_owned(clip, owned)
+    return names
+
+
+def read_tracks(clip, frames: ClipFrames, track_names=None) -> tuple[Tracks, dict]:
+    """Markers -> Tracks (pixels, 0-based video frames) and the id -> name map.
+
+    Tracks named `track_<n>` keep id n; any other name gets a free id above those.
+    """
+    width, height = clip.size
+    meta = clip.get(META_KEY)
+    meta = {} if meta is None else meta.to_dict()
+    chosen = [t for t in clip.tracking.tracks if track_names is None or t.name in track_names]
+    ids = {}
+    for t in chosen:
+        m = _TRACK_NAME.match(t.name)
+        if m:
+            ids[t.name] = int(m.group(1))
+    next_id = max(ids.values(), default=-1) + 1
+    for t in chosen:
+        if t.name not in ids:
+            ids[t.name] = next_id
+            next_id += 1
+
+    parts = []
+    for t in chosen:
+        marker_frames, co, mute, corners = _marker_arrays(t)
+        enabled = np.flatnonzero(~mute)
+        if len(enabled) == 0:
+            continue
+        keep = slice(enabled[0], enabled[-1] + 1)
+        marker_frames, co, mute, corners = marker_frames[keep], co[keep], mute[keep], corners[keep]
+        xy = marker_to_pixels(co, width, height)
+        size = (corners.max(axis=1) - corners.min(axis=1)) * [width, height]
+        entry = meta.get(t.name, {})
+        conf_by_frame = dict(zip(entry.get("frames", []), entry.get("confidence", [])))
+        n = len(marker_frames)
+        parts.append(Tracks(
+            track=np.full(n, ids[t.name]), frame=frames.video_from_marker(marker_frames).astype(int),
+            x=xy[:, 0], y=xy[:, 1], width=size[:, 0], height=size[:, 1],
+            confidence=np.array([conf_by_frame.get(int(f), 1.0) for f in marker_frames]),
+            cls=np.full(n, int(entry.get("cls", 0))), predicted=mute.copy()))
+    tracks = Tracks.concat(parts) if parts else Tracks.empty()
+    return tracks, {v: k for k, v in ids.items()}
+
+
+# --- whole-track edits: snapshot, delete, restore -----------------------------------------------
+
+_MARKER_FIELDS = (("frame", np.int32, 1), ("co", np.float32, 2), ("mute", bool, 1),
+                  ("pattern_corners", np.float32, 8), ("search_min", np.float32, 2),
+                  ("search_max", np.float32, 2))
+
+
+def snapshot(clip, names) -> dict:
+    """Everything needed to re-create these tracks exactly: marker arrays, colour, selection."""
+    snap = {}
+    for name in names:
+        track = clip.tracking.tracks.get(name)
+        if track is None:
+            continue
+        n = len(track.markers)
+        arrays = {}
+        for field, dtype, width in _MARKER_FIELDS:
+            a = np.zeros(n * width, dtype)
+            track.markers.foreach_get(field, a)
+            arrays[field] = a
+        snap[name] = {"arrays": arrays, "color": tuple(track.color),
+                      "use_custom_color": track.use_custom_color, "select": track.select}
+    return snap
+
+
+def restore(clip, snap: dict, keep_before: int | None = None) -> None:
+    """Re-create snapshot tracks (which must not exist now); with keep_before, only markers at clip
+    frames below it."""
+    for name, entry in snap.items():
+        arrays = entry["arrays"]
+        frames = arrays["frame"]
+        keep = np.ones(len(frames), bool) if keep_before is None else frames < keep_before
+        if not keep.any():
+            continue
+        track = clip.tracking.tracks.new(name=name, frame=int(frames[keep][0]))
+        for f in frames[keep][1:]:
+            track.markers.insert_frame(int(f))
+        for field, _, width in _MARKER_FIELDS[1:]:
+            values = arrays[field].reshape(len(frames), width)[keep]
+            track.markers.foreach_set(field, values.ravel())
+        track.color = entry["color"]
+        track.use_custom_color = entry["use_custom_color"]
+        track.select = entry["select"]
+
+
+def _clip_editor_override(context, clip):
+    """A context override with a Clip Editor showing `clip` (borrows an area when none shows it)."""
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "CLIP_EDITOR" and area.spaces.active.clip == clip:
+                region = next(r for r in area.regions if r.type == "WINDOW")
+                return context.temp_override(window=window, screen=window.screen, area=area, region=region,
+                                             space_data=area.spaces.active), None
+    window = context.window_manager.windows[0]
+    area = window.screen.areas[0]
+    previous = (area.type, area.ui_type)
+    area.type = "CLIP_EDITOR"
+    area.spaces.active.clip = clip
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    override = context.temp_override(window=window, screen=window.screen, area=area, region=region,
+                                     space_data=area.spaces.active)
+    return override, (area, previous)
+
+
+def delete_tracks(context, clip, names) -> None:
+    """Delete these tracks with Blender's own operator (the Python API has no tracks.remove)."""
+    import bpy
+
+    names = set(names)
+    targets = [t for t in clip.tracking.tracks if t.name in names]
+    if not targets:
+        return
+    selection = {t.name: t.select for t in clip.tracking.tracks}
+    for t in clip.tracking.tracks:
+        t.select = t.name in names
+    override, borrowed = _clip_editor_override(context, clip)
+    try:
+        with override:
+            bpy.ops.clip.delete_track(confirm=False)
+    finally:
+        if borrowed is not None:
+            area, (area_type, ui_type) = borrowed
+            area.type = area_type
+            area.ui_type = ui_type
+        for t in clip.tracking.tracks:
+            t.select = selection.get(t.name, False)
+    left = [t.name for t in clip.tracking.tracks if t.name in names]
+    if left:
+        raise RuntimeError(f"Blender did not delete tracks {left[:5]}")
+
+
+def swap_from(context, clip, name_a: str, name_b: str, marker_frame: int) -> None:
+    """Exchange the markers of two tracks at clip frames >= marker_frame (names and colours stay)."""
+    snap = snapshot(clip, [name_a, name_b])
+    swapped = {}
+    for name, other in ((name_a, name_b), (name_b, name_a)):
+        mine, theirs = snap[name]["arrays"], snap[other]["arrays"]
+        keep_mine = mine["frame"] < marker_frame
+        take_theirs = theirs["frame"] >= marker_frame
+        arrays = {}
+        for field, _, width in _MARKER_FIELDS:
+            a = mine[field].reshape(len(mine["frame"]), width)[keep_mine]
+            b = theirs[field].reshape(len(theirs["frame"]), width)[take_theirs]
+            arrays[field] = np.concatenate([a, b]).ravel()
+        swapped[name] = dict(snap[name], arrays=arrays)
+    delete_tracks(context, clip, [name_a, name_b])
+    restore(clip, swapped)

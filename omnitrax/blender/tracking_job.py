@@ -1,0 +1,170 @@
+"""One tracking run inside Blender: settings from the scene, seeds from markers, results to markers.
+
+The run touches only the tracks it writes. Before it starts it snapshots them, so a failure restores
+them exactly and a stop keeps what was tracked so far, consistently: markers up to the seed frame are
+the user's, markers after it are the run's.
+"""
+from __future__ import annotations
+
+import time
+
+import bpy
+import numpy as np
+
+from ..errors import OmniTraxError
+from ..tracking.settings import TrackingSettings
+from . import markers
+from .coords import ClipFrames
+
+#: the markers tracked so far are rewritten at most this often, and never taking over ~20% of the time
+LIVE_WRITE_INTERVAL = 1.0
+
+
+def settings_from_scene(props, backend: str = "auto") -> TrackingSettings:
+    """Scene.omnitrax properties -> core settings (paths made absolute, enums lower-cased)."""
+    values = {"backend": backend.lower()}
+    for name in TrackingSettings.__dataclass_fields__:
+        if name == "backend":
+            continue
+        value = getattr(props, name)
+        if name.endswith("_path"):
+            value = bpy.path.abspath(value) if value else ""
+        elif isinstance(value, str):
+            value = value.lower()
+        values[name] = value
+    return TrackingSettings.from_mapping(values)
+
+
+def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
+    """Video frame indices [start, stop) to track, clipped to the clip."""
+    first, last = (scene.frame_start, scene.frame_end) if props.use_scene_range else (props.frame_start,
+                                                                                       props.frame_end)
+    start = max(int(frames.video_from_scene(first)), 0)
+    stop = min(int(frames.video_from_scene(last)) + 1, clip.frame_duration + clip.frame_offset)
+    if start >= stop:
+        raise OmniTraxError(f"The frame range {first}-{last} does not overlap the clip "
+                            f"(scene frames {clip.frame_start}-{clip.frame_start + clip.frame_duration - 1}).")
+    return start, stop
+
+
+def _compute_device(context) -> str:
+    addon = context.preferences.addons.get(__package__.rsplit(".", 1)[0])
+    return addon.preferences.compute_device if addon is not None else "auto"
+
+
+class BlenderTrackingJob:
+    """Track `clip` from the scene's settings; restart=False continues from the current frame."""
+
+    def __init__(self, context, clip, restart: bool):
+        from ..tracking.pipeline import Seeds, TrackingRun
+        from .masks import region_mask
+
+        scene = context.scene
+        props = scene.omnitrax
+        self.context = context
+        self.clip = clip
+        self.frames = ClipFrames.of(clip)
+        settings = settings_from_scene(props, _compute_device(context))
+        start, stop = frame_range(scene, props, clip, self.frames)
+        width, height = clip.size
+        if width == 0 or height == 0:
+            raise OmniTraxError(f"Blender cannot read the clip '{clip.filepath}'; check that the file exists.")
+
+        seeds = None
+        self.names = {}
+        existing, id_to_name = markers.read_tracks(clip, self.frames)
+        touched = set(markers.owned_names(clip))
+        if not restart:
+            current = int(self.frames.video_from_scene(scene.frame_current))
+            here = existing.select((existing.frame == current) & ~existing.predicted)
+            if len(here):
+                ids = here.track
+                before = existing.select((existing.frame == current - 1) & ~existing.predicted)
+                velocities = np.zeros((len(ids), 2))
+                for i, tid in enumerate(ids):
+                    prev = before.select(before.track == tid)
+                    if len(prev):
+                        velocities[i] = [here.x[i] - prev.x[0], here.y[i] - prev.y[0]]
+                boxes = np.column_stack([here.x - here.width / 2, here.y - here.height / 2, here.width,
+                                         here.height])
+                seeds = Seeds(frame=current, ids=ids, xy=np.column_stack([here.x, here.y]),
+                              velocities=velocities, boxes=boxes)
+                self.names = {int(t): id_to_name[int(t)] for t in ids}
+                touched |= set(self.names.values())
+            start = max(start, current + 1) if seeds is not None else max(start, current)
+            self.keep_before = int(self.frames.marker_from_video(start))
+        else:
+            self.keep_before = None  # restart replaces all of OmniTrax's earlier tracks
+        self.next_free_id = max(id_to_name, default=-1) + 1
+        self._names_before = {t.name for t in clip.tracking.tracks}
+        self.snapshot = markers.snapshot(clip, touched)
+        self.run = TrackingRun(settings, video_path=bpy.path.abspath(clip.filepath), start=start, stop=stop,
+                               seeds=seeds, mask=region_mask(props.mask, width, height))
+        self.settings = settings
+        self.started = time.perf_counter()
+        self.last_write = self.started
+        self.last_write_cost = 0.0
+        self.progress = None
+        self._steps = self.run.steps()
+        self.finished = False
+
+    # --- running ------------------------------------------------------------------------------
+    def step(self, budget_s: float = 0.1) -> bool:
+        """Track frames for about budget_s seconds; False when the range is done."""
+        until = time.perf_counter() + budget_s
+        while True:  # at least one frame per call
+            try:
+                self.progress = next(self._steps)
+            except StopIteration:
+                return False
+            if time.perf_counter() >= until:
+                return True
+
+    def status_text(self) -> str:
+        p = self.progress
+        if p is None:
+            return "OmniTrax: starting…"
+        return (f"OmniTrax: frame {p.done}/{p.total} · {p.fps:.0f} fps · {p.tracks} tracks · Esc to stop")
+
+    # --- results ------------------------------------------------------------------------------
+    def _named(self, tracks):
+        """Give new tracks ids above every existing track, so no existing track is overwritten."""
+        seeded = set(self.names)
+        new_ids = sorted(set(tracks.ids()) - seeded)
+        remap = {tid: self.next_free_id + i for i, tid in enumerate(new_ids)}
+        if remap:
+            tracks.track = np.array([remap.get(int(t), int(t)) for t in tracks.track])
+        return tracks
+
+    def refresh_live(self) -> None:
+        """Show the tracks so far as markers, if enough time has passed since the last refresh."""
+        now = time.perf_counter()
+        if now - self.last_write < max(LIVE_WRITE_INTERVAL, 5 * self.last_write_cost):
+            return
+        self.write_results()
+        self.last_write = time.perf_counter()
+        self.last_write_cost = self.last_write - now
+
+    def write_results(self) -> int:
+        """Replace the touched tracks by snapshot-before-the-seed-frame + this run's tracks."""
+        tracks = self._named(self.run.result())
+        current = {t.name for t in self.clip.tracking.tracks}
+        created = {markers.track_name(t) for t in tracks.ids()} - set(self.names.values())
+        markers.delete_tracks(self.context, self.clip, (set(self.snapshot) | created) & current)
+        markers.restore(self.clip, self.snapshot,
+                        keep_before=self.keep_before if self.keep_before is not None else -10**9)
+        if len(tracks):
+            markers.write_tracks(self.clip, tracks, self.frames, names=self.names,
+                                 constant_size=self.settings.constant_box,
+                                 search_px=self.settings.max_distance)
+        return len(tracks.ids())
+
+    def restore_snapshot(self) -> None:
+        """Undo everything this run wrote (used when it fails)."""
+        current = {t.name for t in self.clip.tracking.tracks}
+        created = current - set(self.snapshot) - self._names_before
+        markers.delete_tracks(self.context, self.clip, (set(self.snapshot) | created) & current)
+        markers.restore(self.clip, self.snapshot)
+
+    def close(self):
+        self.run.close()

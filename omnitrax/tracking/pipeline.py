@@ -1,0 +1,161 @@
+"""Video -> detections -> tracker -> Tracks, one frame at a time, with progress and cancel.
+
+`TrackingRun.steps()` yields a Progress after every frame, so callers decide how to wait: the CLI
+prints a progress bar, Blender's modal operator runs a few steps per timer tick and stops when the
+user presses Esc. `result()` gives the tracks found so far, also after a stop.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import OmniTraxError
+from .detections import Detections, Detector
+from .settings import TrackingSettings
+from .tracks import Tracks
+
+
+@dataclass
+class Progress:
+    frame: int  # video frame index just processed
+    done: int  # frames processed so far
+    total: int  # frames in the run
+    fps: float  # frames per second so far
+    tracks: int  # tracks alive now
+    detections: int  # detections in this frame
+
+    def text(self) -> str:
+        return (f"frame {self.frame}  {self.done}/{self.total}  {self.fps:.1f} fps  "
+                f"{self.tracks} tracks  {self.detections} detections")
+
+
+@dataclass
+class Seeds:
+    """Tracks to continue: ids, positions (px) at `frame`, and optional velocities (px/frame) and boxes."""
+
+    frame: int
+    ids: np.ndarray
+    xy: np.ndarray
+    velocities: np.ndarray | None = None
+    boxes: np.ndarray | None = None
+
+
+def build_detector(settings: TrackingSettings, video=None, mask=None) -> Detector:
+    """The detector the settings ask for; the background detector learns its background from `video`."""
+    if settings.detector == "background":
+        from .background import BackgroundDetector
+
+        if video is None:
+            raise OmniTraxError("The background detector needs the video to estimate the background.")
+        detector = BackgroundDetector(
+            polarity=settings.polarity, threshold=settings.threshold or None, min_area=settings.min_area,
+            max_area=settings.max_area or None, animal_area=settings.animal_area or None, mask=mask)
+        detector.fit(video.sample_frames(settings.background_frames))
+        return detector
+
+    from .. import resources
+    from .yolo import YoloDetector
+
+    model = settings.model_path or str(resources.default_yolo_model())
+    names = settings.names_path or (str(resources.default_yolo_names()) if not settings.model_path else None)
+    return YoloDetector(
+        model, settings.weights_path or None, input_size=settings.network_size,
+        confidence=settings.confidence, nms=settings.nms, min_size=settings.min_box,
+        max_size=settings.max_box or float("inf"), constant_size=settings.constant_box or None,
+        names_path=names, mask=mask, backend=settings.backend)
+
+
+def build_tracker(settings: TrackingSettings):
+    from .tracker import Tracker
+
+    return Tracker(max_distance=settings.max_distance, max_gap=settings.max_gap, min_length=settings.min_length,
+                   cost=settings.cost, process_noise=settings.process_noise,
+                   measurement_noise=settings.measurement_noise)
+
+
+@dataclass
+class TrackingRun:
+    """One tracking job over frames [start, stop) of a video, or over detections read from a file."""
+
+    settings: TrackingSettings
+    video_path: str | None = None
+    start: int = 0
+    stop: int | None = None
+    seeds: Seeds | None = None
+    mask: object = None
+    detections: dict | None = None  # {frame: Detections}, replaces the detector
+    detector: Detector | None = None
+    _tracker: object = field(default=None, init=False, repr=False)
+    _video: object = field(default=None, init=False, repr=False)
+    _last_frame: int = field(default=-1, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.video_path is None and self.detections is None:
+            raise OmniTraxError("Nothing to track: give a video or a detections file.")
+        if self.video_path is not None:
+            from ..video import VideoSource
+
+            self._video = VideoSource(self.video_path)
+            n = self._video.frame_count
+            self.stop = n if self.stop is None else min(self.stop, n)
+        else:
+            last = max(self.detections, default=-1)
+            self.stop = last + 1 if self.stop is None else self.stop
+        if not 0 <= self.start < self.stop:
+            raise OmniTraxError(f"Frame range {self.start}..{self.stop - 1} is empty or outside the video.")
+        if self.detections is None and self.detector is None:
+            self.detector = build_detector(self.settings, self._video, self.mask)
+        self._tracker = build_tracker(self.settings)
+        if self.seeds is not None and len(self.seeds.ids):
+            s = self.seeds
+            self._tracker.seed(s.ids, s.xy, velocities=s.velocities, boxes=s.boxes, frame=s.frame)
+
+    @property
+    def description(self) -> str:
+        return self.detector.description if self.detector is not None else "detections read from file"
+
+    @property
+    def total(self) -> int:
+        return self.stop - self.start
+
+    def _frames(self) -> Iterator[tuple[int, Detections]]:
+        if self.detections is not None:
+            for f in range(self.start, self.stop):
+                yield f, self.detections.get(f, Detections.empty())
+            return
+        for f, image in self._video.frames(self.start, self.stop):
+            yield f, self.detector.detect(image)
+
+    def steps(self) -> Iterator[Progress]:
+        t0 = time.perf_counter()
+        for done, (f, dets) in enumerate(self._frames(), start=1):
+            self._tracker.update(f, dets.xy, boxes=dets.boxes, scores=dets.scores, classes=dets.classes)
+            self._last_frame = f
+            elapsed = max(time.perf_counter() - t0, 1e-9)
+            yield Progress(f, done, self.total, done / elapsed, self._tracker.n_active, len(dets))
+
+    def run(self, on_progress=None) -> Tracks:
+        for progress in self.steps():
+            if on_progress is not None and on_progress(progress) is False:
+                break
+        return self.result()
+
+    def result(self) -> Tracks:
+        """Tracks found so far (min_length applied, stitched if asked); frames before a seed excluded."""
+        tracks = self._tracker.result()
+        if self.settings.stitch and len(tracks):
+            from .stitching import stitch
+
+            keep = () if self.seeds is None else [int(i) for i in self.seeds.ids]
+            tracks = stitch(tracks, max_gap=max(self.settings.max_gap, 1) * 3,
+                            max_distance=self.settings.max_distance * 2, keep_ids=keep)
+        if self.seeds is not None:
+            tracks = tracks.select(tracks.frame > self.seeds.frame)
+        return tracks
+
+    def close(self) -> None:
+        if self._video is not None:
+            self._video.close()
