@@ -86,7 +86,10 @@ class _ProgressPrinter:
 def _write_exports(tracks, out: Path, stem: str, exports, frame_height: int | None) -> list[Path]:
     from .io import mot, tracks_csv
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OmniTraxError(f"Cannot create the output folder '{out}': {exc.strerror}.") from exc
     written = []
     if "csv" in exports:
         path = out / f"{stem}_tracks.csv"
@@ -100,7 +103,8 @@ def _write_exports(tracks, out: Path, stem: str, exports, frame_height: int | No
         if frame_height is None:
             raise OmniTraxError("The legacy export needs the frame height: give the video too.")
         folder = out / f"{stem}_legacy"
-        written += tracks_csv.write_legacy(folder, tracks, frame_height=frame_height)
+        files = tracks_csv.write_legacy(folder, tracks, frame_height=frame_height)
+        written.append(f"{folder}/ ({len(files)} per-track files)")
     return written
 
 
@@ -137,7 +141,9 @@ def cmd_track(args) -> int:
         from .blender.headless import write_blend
 
         written.append(write_blend(args.video, tracks, Path(args.blend), settings))
-    print(f"{len(tracks.ids())} tracks, {len(tracks)} positions -> " + ", ".join(str(p) for p in written))
+    print(f"{len(tracks.ids())} tracks, {len(tracks)} positions")
+    for path in written:
+        print(f"  wrote {path}")
     return 130 if stopped else 0
 
 

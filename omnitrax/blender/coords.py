@@ -42,6 +42,28 @@ class ClipFrames:
         return np.asarray(scene_frame) - self.frame_start + 1
 
 
+def clip_size(clip) -> tuple[int, int]:
+    """The clip's true width and height in pixels.
+
+    MovieClip.size is only the size of the last frame Blender decoded, and a .blend opened in a fresh
+    session may report a placeholder (256 x 256) until the clip is drawn; so movie files are asked
+    directly (OpenCV, cheap: no frame is decoded).
+    """
+    if clip.source == "MOVIE":
+        import bpy
+        import cv2
+
+        capture = cv2.VideoCapture(bpy.path.abspath(clip.filepath, library=clip.library))
+        try:
+            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        finally:
+            capture.release()
+        if width > 0 and height > 0:
+            return width, height
+    return int(clip.size[0]), int(clip.size[1])
+
+
 def pixels_to_marker(xy, width: int, height: int) -> np.ndarray:
     """(N, 2) top-left pixel coordinates -> (N, 2) normalised bottom-left marker coordinates."""
     xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)

@@ -7,7 +7,7 @@ import bpy
 
 from ..errors import OmniTraxError
 from . import markers
-from .coords import ClipFrames
+from .coords import ClipFrames, clip_size
 
 
 def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legacy: bool = False) -> list:
@@ -35,6 +35,6 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     written.append(summary.write_summaries(out / f"{stem}_summary.csv",
                                            summary.track_summaries(tracks, names, fps=clip.fps)))
     if legacy:
-        written += tracks_csv.write_legacy(out / f"{stem}_legacy", tracks, frame_height=clip.size[1],
+        written += tracks_csv.write_legacy(out / f"{stem}_legacy", tracks, frame_height=clip_size(clip)[1],
                                            names=names, scene_frame=frames.scene_from_video)
     return [Path(p) for p in written]

@@ -53,10 +53,6 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     clip = bpy.data.movieclips.load(video)
     if clip.size[0] == 0:
         raise SystemExit(f"Blender cannot read the video {video}")
-    try:
-        clip.filepath = bpy.path.relpath(video, start=os.path.dirname(out_path))
-    except ValueError:  # another drive: keep it absolute
-        pass
     scene.active_clip = clip
     scene.frame_start = clip.frame_start
     scene.frame_end = clip.frame_start + clip.frame_duration - 1
@@ -69,7 +65,12 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     tracks = read_tracks_csv(csv_path)
     write_tracks(clip, tracks, ClipFrames.of(clip), constant_size=settings.get("constant_box", 0),
                  search_px=settings.get("max_distance", 0))
-    bpy.ops.wm.save_as_mainfile(filepath=out_path, relative_remap=True)
+    bpy.ops.wm.save_as_mainfile(filepath=out_path)
+    try:  # the clip path relative to the .blend, so both can move together
+        bpy.ops.file.make_paths_relative()
+        bpy.ops.wm.save_mainfile()
+    except RuntimeError:  # e.g. on another drive: keep the absolute path
+        pass
     sys.stdout.flush()
     os._exit(0)
 

@@ -14,7 +14,7 @@ import re
 import numpy as np
 
 from ..tracking.tracks import Tracks
-from .coords import ClipFrames, box_size_to_marker, marker_to_pixels, pixels_to_marker
+from .coords import ClipFrames, box_size_to_marker, clip_size, marker_to_pixels, pixels_to_marker
 
 #: clip ID property: names of the tracks OmniTrax created (so reruns replace only those)
 OWNED_KEY = "omnitrax_owned_tracks"
@@ -64,7 +64,7 @@ def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = 
     overrides them); the search area is the pattern grown by `search_px` on each side.
     """
     names = dict(names or {})
-    width, height = clip.size
+    width, height = clip_size(clip)
     last_marker_frame = clip.frame_duration  # clip frames run 1..frame_duration
     blender_tracks = clip.tracking.tracks
     owned = owned_names(clip)
@@ -128,7 +128,7 @@ def read_tracks(clip, frames: ClipFrames, track_names=None) -> tuple[Tracks, dic
 
     Tracks named `track_<n>` keep id n; any other name gets a free id above those.
     """
-    width, height = clip.size
+    width, height = clip_size(clip)
     meta = clip.get(META_KEY)
     meta = {} if meta is None else meta.to_dict()
     chosen = [t for t in clip.tracking.tracks if track_names is None or t.name in track_names]

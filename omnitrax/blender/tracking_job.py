@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from ..tracking.settings import TrackingSettings
 from . import markers
-from .coords import ClipFrames
+from .coords import ClipFrames, clip_size
 
 #: the markers tracked so far are rewritten at most this often, and never taking over ~20% of the time
 LIVE_WRITE_INTERVAL = 1.0
@@ -66,7 +66,7 @@ class BlenderTrackingJob:
         self.frames = ClipFrames.of(clip)
         settings = settings_from_scene(props, _compute_device(context))
         start, stop = frame_range(scene, props, clip, self.frames)
-        width, height = clip.size
+        width, height = clip_size(clip)
         if width == 0 or height == 0:
             raise OmniTraxError(f"Blender cannot read the clip '{clip.filepath}'; check that the file exists.")
 

@@ -1,0 +1,131 @@
+"""`python -m omnitrax` as a user runs it: real subprocesses on real videos, files read back."""
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blender_harness import run_in_blender
+from omnitrax.io import mot, tracks_csv
+from omnitrax.synthetic import render_clip
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = ["track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted"]
+
+
+def omnitrax(*args, cwd=ROOT):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # as from the repository root, wherever cwd is
+    return subprocess.run([sys.executable, "-m", "omnitrax", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli_clip")
+    video = folder / "arena.avi"
+    truth = render_clip(video, n_frames=150, seed=17, n_animals=6)  # animals stay apart
+    return video, truth
+
+
+def test_track_writes_csv_mot_and_legacy_files_that_agree(clip, tmp_path):
+    video, truth = clip
+    proc = omnitrax("track", video, "--detector", "background", "--min-length", "5", "--out", tmp_path,
+                    "--export", "csv,mot,legacy")
+    assert proc.returncode == 0, proc.stderr
+    assert "frame 149" in proc.stderr and "150/150" in proc.stderr  # progress reached the end
+    with open(tmp_path / "arena_tracks.csv") as f:
+        assert next(csv.reader(f)) == HEADER
+    tracks = tracks_csv.read_tracks_csv(tmp_path / "arena_tracks.csv")
+    assert len(tracks.ids()) == 6
+    assert tracks.frame.min() == 0 and tracks.frame.max() == 149
+    from omnitrax.io.evaluate import evaluate
+
+    scores = evaluate(truth.to_tracks(), tracks)
+    assert scores["IDF1"] > 0.99 and scores["MOTA"] > 0.99, scores
+    # MOTChallenge: same boxes, 1-based frames
+    from_mot = mot.read_tracks(tmp_path / "arena.txt")
+    assert np.array_equal(from_mot.frame, tracks.frame)
+    first = (tmp_path / "arena.txt").read_text().splitlines()[0].split(",")
+    assert int(first[0]) == tracks.frame[0] + 1
+    # legacy: one file per track, Blender frame numbers, bottom-left origin, detected rows only
+    legacy = sorted((tmp_path / "arena_legacy").iterdir())
+    assert len(legacy) == 6
+    lines = legacy[0].read_text().splitlines()
+    assert lines[0] == "frame;x;y;class"
+    t0 = tracks.for_track(tracks.ids()[0])
+    frame, x, y, cls = lines[1].split(";")
+    assert int(frame) == t0.frame[0] + 1
+    assert float(x) == pytest.approx(t0.x[0], abs=1e-3) and float(y) == pytest.approx(480 - t0.y[0], abs=1e-3)
+
+
+def test_track_from_a_detections_file_and_evaluate(clip, tmp_path):
+    video, truth = clip
+    gt = truth.to_tracks()
+    rng = np.random.default_rng(0)
+    noisy = gt.select(np.ones(len(gt), bool))
+    noisy.x = noisy.x + rng.normal(0, 1, len(noisy))
+    noisy.y = noisy.y + rng.normal(0, 1, len(noisy))
+    detections = tmp_path / "dets.txt"
+    mot.write_mot(detections, noisy)
+    proc = omnitrax("track", "--detections", detections, "--out", tmp_path / "out", "--start", 10, "--end", 59)
+    assert proc.returncode == 0, proc.stderr
+    result = tracks_csv.read_tracks_csv(tmp_path / "out" / "dets_tracks.csv")
+    assert result.frame.min() == 10 and result.frame.max() == 59
+    gt_file = tmp_path / "gt.csv"
+    tracks_csv.write_tracks_csv(gt_file, gt.select((gt.frame >= 10) & (gt.frame <= 59)))
+    proc = omnitrax("evaluate", "--gt", gt_file, "--pred", tmp_path / "out" / "dets_tracks.csv")
+    assert proc.returncode == 0, proc.stderr
+    scores = {k.strip(): float(v) for k, v in (line.split(":") for line in proc.stdout.splitlines())}
+    assert {"MOTA", "IDF1", "HOTA"} <= scores.keys()
+    assert scores["IDF1"] >= 0.98 and scores["MOTA"] >= 0.98, scores
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["track", "missing.avi", "--out", "o"], "missing.avi"),
+    (["track", "--out", "o"], "Give a VIDEO"),
+    (["track", "CLIP", "--out", "o", "--export", "csv,xls"], "xls"),
+    (["track", "CLIP", "--out", "o", "--size", "500"], "multiple of 32"),
+    (["track", "CLIP", "--out", "o", "--model", "nope.onnx"], "nope.onnx"),
+    (["track", "TEXT", "--out", "o"], "not a video"),
+    (["evaluate", "--gt", "missing.csv", "--pred", "missing.csv"], "missing.csv"),
+])
+def test_user_mistakes_give_one_clear_line_and_exit_2(clip, tmp_path, args, expected):
+    video, _ = clip
+    text = tmp_path / "notes.avi"
+    text.write_text("this is not a video\n")
+    args = [str(video) if a == "CLIP" else str(text) if a == "TEXT" else a for a in args]
+    proc = omnitrax(*args, cwd=tmp_path)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("omnitrax: error:")]
+    assert len(error_lines) == 1 and expected in error_lines[0], proc.stderr
+
+
+def test_track_blend_opens_in_blender_with_one_track_per_animal(clip, tmp_path):
+    video, _ = clip
+    blend = tmp_path / "result.blend"
+    proc = omnitrax("track", video, "--detector", "background", "--min-length", "5", "--out", tmp_path,
+                    "--blend", blend)
+    assert proc.returncode == 0, proc.stderr
+    tracks = tracks_csv.read_tracks_csv(tmp_path / "arena_tracks.csv")
+    script = f'''
+bpy.ops.wm.open_mainfile(filepath={str(blend)!r})
+clip = bpy.data.movieclips[0]
+w, h = clip.size
+report({{"detector": bpy.context.scene.omnitrax.detector if hasattr(bpy.context.scene, "omnitrax") else None,
+         "clip_path": bpy.path.abspath(clip.filepath),
+         "tracks": {{t.name: [[m.frame, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute] for m in t.markers]
+                    for t in clip.tracking.tracks}}}})
+'''
+    result = run_in_blender(script, tmp_path / "home")
+    assert Path(result["clip_path"]).resolve() == video.resolve()
+    assert sorted(result["tracks"]) == sorted(f"track_{t}" for t in tracks.ids())
+    for tid in tracks.ids():
+        t = tracks.for_track(tid)
+        markers = {m[0]: m[1:] for m in result["tracks"][f"track_{tid}"]}
+        for f, x, y, predicted in zip(t.frame, t.x, t.y, t.predicted):
+            mx, my, muted = markers[int(f) + 1]
+            assert abs(mx - x) < 1e-3 and abs(my - y) < 1e-3 and muted == predicted
