@@ -175,19 +175,39 @@ def test_result_is_deterministic_and_available_mid_run():
 
 
 def test_iou_cost_prefers_the_overlapping_box():
-    def make(cost):
+    def make(cost, with_boxes=True):
         tracker = Tracker(max_distance=30, min_length=1, cost=cost)
         for f in range(10):
-            tracker.update(f, [[100.0, 100.0]], boxes=[[90.0, 90.0, 20.0, 20.0]])
+            tracker.update(f, [[100.0, 100.0]], boxes=[[90.0, 90.0, 20.0, 20.0]] if with_boxes else None)
         # a same-size box 5 px away, and a tiny box 4 px away
         tracker.update(10, [[105.0, 100.0], [96.0, 100.0]],
-                       boxes=[[95.0, 90.0, 20.0, 20.0], [94.0, 98.0, 4.0, 4.0]], scores=[0.8, 0.9])
+                       boxes=[[95.0, 90.0, 20.0, 20.0], [94.0, 98.0, 4.0, 4.0]] if with_boxes else None,
+                       scores=[0.8, 0.9])
         return tracker.result()
 
-    by_iou, by_distance = make("iou"), make("distance")
+    by_iou, by_distance = make("iou"), make("distance", with_boxes=False)
     assert by_iou.for_track(0).x[-1] == 105.0 and by_iou.for_track(0).confidence[-1] == 0.8
     assert by_distance.for_track(0).x[-1] == 96.0
     assert by_iou.for_track(0).width[-1] == 20.0
+    # with boxes, the distance cost also weighs the change of box size
+    assert make("distance").for_track(0).x[-1] == 105.0
+
+
+def test_animals_of_different_size_walking_over_each_other_keep_their_ids():
+    """Two animals 2-3 px apart for 20 frames, same heading: only their size tells them apart."""
+    rng = np.random.default_rng(3)
+    tracker = Tracker(max_distance=30, min_length=1)
+    for f in range(60):
+        gap = 3.0 if 20 <= f < 40 else 30.0
+        xy = np.array([[100.0 + 2 * f, 100.0], [100.0 + 2 * f, 100.0 + gap]]) + rng.normal(0, 1, (2, 2))
+        sizes = np.array([[20.0, 8.0], [30.0, 12.0]])
+        boxes = np.c_[xy - sizes / 2, sizes]
+        order = rng.permutation(2)
+        tracker.update(f, xy[order], boxes=boxes[order])
+    result = tracker.result()
+    assert result.ids() == [0, 1]
+    for tid in result.ids():
+        assert len(set(result.for_track(tid).width.tolist())) == 1  # one animal per track throughout
 
 
 @pytest.mark.parametrize("kwargs", [dict(max_distance=0), dict(max_distance=-3), dict(max_gap=-1),

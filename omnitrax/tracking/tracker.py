@@ -22,6 +22,7 @@ from .tracks import Tracks
 
 COSTS = ("distance", "iou")
 # in "iou" mode, a small distance term breaks ties between pairs whose boxes do not overlap
+SIZE_CHANGE_WEIGHT = 0.5  # cost per pixel of box width + height change, next to centre distance
 _IOU_DISTANCE_WEIGHT = 1e-3
 
 
@@ -406,7 +407,11 @@ class Tracker:
             predicted_boxes = np.column_stack([pos[ti] - wh / 2.0, wh])
             cost = 1.0 - _box_iou_pairs(predicted_boxes, boxes[di]) + _IOU_DISTANCE_WEIGHT * dist / self.max_distance
         else:
-            cost = dist
+            # centre distance, plus how much the box size changed: tells apart animals of different
+            # size that walk over each other (boxes of size 0, i.e. unknown, add nothing)
+            wh_t, wh_d = self._wh[ti], boxes[di, 2:]
+            known = (wh_t > 0).all(axis=1) & (wh_d > 0).all(axis=1)
+            cost = dist + np.where(known, SIZE_CHANGE_WEIGHT * np.abs(wh_t - wh_d).sum(axis=1), 0.0)
         return assign_sparse(ti, di, cost, n_t, n_d)
 
 
