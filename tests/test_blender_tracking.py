@@ -286,3 +286,41 @@ report(result)
     outside = d > radius + 20
     detected = sum(1 for ms in r["markers"].values() for m in ms if not m[3])
     assert detected >= 0.8 * outside.sum()
+
+
+def test_swap_identities_from_a_frame_and_undo_restores_each_step(linux_zip, synthetic_clip, tmp_path):
+    video, _ = synthetic_clip
+    # Operators called from Python push no undo step (Blender leaves that to the caller); a click in the
+    # UI pushes one after every operator registered with UNDO, as these undo_push calls do here.
+    body = '''
+bpy.ops.ed.undo_push(message="clip loaded")
+result = {"status": track(restart=True)}
+result["undo_flags"] = [sorted(getattr(bpy.types, n).bl_options) for n in ("OMNITRAX_OT_track", "OMNITRAX_OT_swap_tracks")]
+bpy.ops.ed.undo_push(message="Track Animals")
+tracked = dump(clip)
+a, b = sorted(tracked)[:2]
+for t in clip.tracking.tracks:
+    t.select = t.name in (a, b)
+scene.frame_current = CLIP_START + 40
+with clip_editor(clip):
+    result["swap"] = sorted(bpy.ops.omnitrax.swap_tracks())
+swapped = dump(clip)
+bpy.ops.ed.undo_push(message="Swap Identities")
+bpy.ops.ed.undo()
+clip = bpy.data.movieclips[0]
+after_first_undo = dump(clip)
+bpy.ops.ed.undo()
+clip = bpy.data.movieclips[0]
+result.update(tracked=tracked, swapped=swapped, after_first_undo=after_first_undo, after_second_undo=dump(clip),
+              a=a, b=b, k=CLIP_START + 40)
+report(result)
+'''
+    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
+    assert r["status"] == ["FINISHED"] and r["swap"] == ["FINISHED"]
+    assert all("UNDO" in flags for flags in r["undo_flags"])
+    tracked, swapped, a, b, k = r["tracked"], r["swapped"], r["a"], r["b"], r["k"]
+    for name, other in ((a, b), (b, a)):
+        assert [m for m in swapped[name] if m[0] < k] == [m for m in tracked[name] if m[0] < k]
+        assert [m for m in swapped[name] if m[0] >= k] == [m for m in tracked[other] if m[0] >= k]
+    assert r["after_first_undo"] == tracked  # Ctrl-Z undoes the swap ...
+    assert r["after_second_undo"] == {}  # ... and then the whole tracking run

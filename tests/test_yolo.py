@@ -193,12 +193,15 @@ def test_constant_size_replaces_boxes_around_the_same_centres(sized_model):
 
 
 def test_mask_filters_detections(sized_model):
-    class LeftHalf:  # the interface of a RegionMask: filter(Detections) -> Detections
-        def filter(self, dets):
-            return dets.select(dets.xy[:, 0] < 160)
+    from omnitrax.tracking.masks import RegionMask
 
-    d = YoloDetector(sized_model, input_size=320, mask=LeftHalf()).detect(np.zeros((320, 320, 3), np.uint8))
+    # keep the left half, but cut a hole around the first animal's centre (60, 100): nothing is left
+    left = RegionMask(include=[[[0, 0], [160, 0], [160, 320], [0, 320]]])
+    d = YoloDetector(sized_model, input_size=320, mask=left).detect(np.zeros((320, 320, 3), np.uint8))
     np.testing.assert_allclose(d.xy, [[60, 100]])
+    holed = RegionMask(include=left.include, exclude=[[[50, 90], [70, 90], [70, 110], [50, 110]]])
+    d = YoloDetector(sized_model, input_size=320, mask=holed).detect(np.zeros((320, 320, 3), np.uint8))
+    assert len(d) == 0
 
 
 # ------------------------------------------------------------------------------------ layouts
