@@ -27,6 +27,7 @@ bench: venv
 	$(PY) tools/bench_tracker.py
 	$(PY) tools/bench_detection.py
 	$(PY) tools/bench_background.py
+	$(PY) tools/bench_markers.py
 
 clean:
 	rm -rf build dist demo_output .pytest_cache
