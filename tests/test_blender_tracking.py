@@ -324,3 +324,61 @@ report(result)
         assert [m for m in swapped[name] if m[0] >= k] == [m for m in tracked[other] if m[0] >= k]
     assert r["after_first_undo"] == tracked  # Ctrl-Z undoes the swap ...
     assert r["after_second_undo"] == {}  # ... and then the whole tracking run
+
+
+def test_markers_sit_on_the_animals_in_the_image_blender_shows(linux_zip, synthetic_clip, tmp_path):
+    """With frame_start and frame_offset both set, render what Blender shows at some scene frames (the
+    compositor's Movie Clip node), find which video frame that is, and check the markers there."""
+    import cv2
+
+    from omnitrax.video import VideoSource
+
+    video, truth = synthetic_clip
+    offset, scene_frames = 3, [CLIP_START, CLIP_START + 40, CLIP_START + N_FRAMES - 4]
+    body = f'''
+clip.frame_offset = {offset}
+scene.frame_end = CLIP_START + clip.frame_duration - 1 - {offset}
+result = {{"status": track(restart=True), "markers": dump(clip), "duration": clip.frame_duration}}
+scene.render.resolution_x, scene.render.resolution_y = clip.size
+scene.render.resolution_percentage = 100
+scene.view_settings.view_transform = "Standard"
+tree = bpy.data.node_groups.new("show clip", "CompositorNodeTree")
+scene.compositing_node_group = tree
+node = tree.nodes.new("CompositorNodeMovieClip")
+node.clip = clip
+tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+tree.links.new(node.outputs["Image"], tree.nodes.new("NodeGroupOutput").inputs[0])
+scene.render.use_compositing = True
+scene.render.image_settings.file_format = "PNG"
+for f in {scene_frames}:
+    scene.frame_set(f)
+    scene.render.filepath = {str(tmp_path)!r} + f"/shown_{{f}}.png"
+    bpy.ops.render.render(write_still=True)
+report(result)
+'''
+    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
+    assert r["status"] == ["FINISHED"]
+    with VideoSource(video) as source:
+        frames = [cv2.cvtColor(source.read(i), cv2.COLOR_BGR2GRAY).astype(float) for i in range(N_FRAMES)]
+
+    def correlation(a, b):
+        a, b = a - a.mean(), b - b.mean()
+        return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+    markers = r["markers"]
+    assignment, _ = _match_tracks_to_animals(
+        {n: [[m[0] + offset, *m[1:]] for m in ms] for n, ms in markers.items()}, truth)
+    checked = 0
+    for f in scene_frames:
+        shown = cv2.cvtColor(cv2.imread(str(tmp_path / f"shown_{f}.png")), cv2.COLOR_BGR2GRAY).astype(float)
+        scores = [correlation(shown, frame) for frame in frames]
+        video_index = int(np.argmax(scores))
+        assert video_index == f - CLIP_START + offset, (f, video_index)
+        assert scores[video_index] > max(np.delete(scores, video_index)) + 0.02
+        for name, aid in assignment.items():
+            here = [m for m in markers[name] if m[0] == f and not m[3]]
+            sel = (truth.frame == video_index) & (truth.id == aid)
+            if here and _isolated(truth, video_index, aid):
+                assert np.hypot(here[0][1] - truth.x[sel][0], here[0][2] - truth.y[sel][0]) < 1.0, (f, name)
+                checked += 1
+    assert checked >= 2 * N_ANIMALS
