@@ -140,6 +140,49 @@ class OmniTraxSettings(bpy.types.PropertyGroup):
         name="Export folder", subtype="DIR_PATH", default="//omnitrax_export/",
         description="Where CSV exports are written ('//' is the folder of the .blend file)",
     )
+    # --- pose estimation -------------------------------------------------------------------------
+    pose_model_path: StringProperty(
+        name="Pose model", subtype="DIR_PATH", default="",
+        description="Exported DeepLabCut model folder (TensorFlow: pose_cfg.yaml + .pb; DeepLabCut 3: .pt)",
+    )
+    pose_skeleton_path: StringProperty(
+        name="Skeleton", subtype="FILE_PATH", default="",
+        description="DeepLabCut project config.yaml whose skeleton to draw (empty: the one next to the model, "
+                    "if any)",
+    )
+    pose_roi_mode: EnumProperty(
+        name="Region",
+        items=[
+            ("CONSTANT", "Fixed square", "A square of 'ROI size' pixels centred on each marker"),
+            ("BOX", "Marker box", "The marker's box grown by 'Padding', made square and resized"),
+        ],
+        default="CONSTANT",
+    )
+    pose_roi_size: IntProperty(
+        name="ROI size", min=8, default=96, subtype="PIXEL",
+        description="Side of the square cut around each animal; about the size of the crops the network "
+                    "was trained on",
+    )
+    pose_padding: IntProperty(
+        name="Padding", min=0, default=10, subtype="PIXEL",
+        description="Pixels added around the marker box (Region: Marker box)",
+    )
+    pcutoff: FloatProperty(
+        name="Cut-off", min=0.0, max=1.0, default=0.5,
+        description="Keypoints whose likelihood is below this are kept but disabled (enable and fix them, "
+                    "or leave them out of analyses)",
+    )
+    pose_selected_only: BoolProperty(
+        name="Selected tracks only", default=False,
+        description="Estimate poses only for the selected animal tracks",
+    )
+    show_skeleton: BoolProperty(
+        name="Show skeletons", default=True,
+        description="Draw keypoints and bones over the clip",
+    )
+    skeleton_point_size: FloatProperty(name="Point size", min=1.0, max=30.0, default=5.0)
+    skeleton_line_width: FloatProperty(name="Line width", min=1.0, max=10.0, default=2.0)
+    skeleton_labels: BoolProperty(name="Joint labels", default=False)
     show_overlay: BoolProperty(
         name="Show detections", default=False,
         description="Draw detection boxes and track ids over the clip (slower)",

@@ -103,6 +103,38 @@ class OMNITRAX_PT_export(_OmniTraxPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("omnitrax.export_tracks", text="Export All", icon="EXPORT").selected_only = False
         row.operator("omnitrax.export_tracks", text="Selected").selected_only = True
+        layout.operator("omnitrax.export_poses", icon="ARMATURE_DATA")
+
+
+class OMNITRAX_PT_pose(_OmniTraxPanel, bpy.types.Panel):
+    bl_label = "Pose Estimation"
+    bl_idname = "OMNITRAX_PT_pose"
+    bl_parent_id = "OMNITRAX_PT_clip"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        s = self.settings(context)
+        layout.prop(s, "pose_model_path")
+        layout.prop(s, "pose_skeleton_path")
+        layout.prop(s, "pose_roi_mode")
+        col = layout.column(align=True)
+        col.prop(s, "pose_roi_size")
+        if s.pose_roi_mode == "BOX":
+            col.prop(s, "pose_padding")
+        layout.prop(s, "pcutoff")
+        layout.prop(s, "pose_selected_only")
+        col = layout.column(align=True)
+        col.scale_y = 1.3
+        col.operator("omnitrax.estimate_poses", text="Estimate Poses", icon="ARMATURE_DATA").full_frame = False
+        col.operator("omnitrax.estimate_poses", text="Full Frame (one animal)").full_frame = True
+        layout.prop(s, "show_skeleton")
+        if s.show_skeleton:
+            col = layout.column(align=True)
+            col.prop(s, "skeleton_point_size")
+            col.prop(s, "skeleton_line_width")
+            col.prop(s, "skeleton_labels")
 
 
 class OMNITRAX_PT_manual(_OmniTraxPanel, bpy.types.Panel):
@@ -142,7 +174,7 @@ class OMNITRAX_PT_manual(_OmniTraxPanel, bpy.types.Panel):
 
 
 CLASSES = (OMNITRAX_PT_clip, OMNITRAX_PT_detection, OMNITRAX_PT_tracking, OMNITRAX_PT_manual,
-           OMNITRAX_PT_export)
+           OMNITRAX_PT_pose, OMNITRAX_PT_export)
 
 
 def register():

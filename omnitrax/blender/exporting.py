@@ -10,15 +10,48 @@ from . import markers
 from .coords import ClipFrames, clip_size
 
 
-def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legacy: bool = False) -> list:
-    from ..io import summary, tracks_csv
-
+def export_folder(export_dir: str) -> Path:
+    """The export folder as an absolute path ('//' = next to the saved .blend)."""
     if not export_dir:
         raise OmniTraxError("Choose an export folder in the OmniTrax Export panel.")
-    out = Path(bpy.path.abspath(export_dir))
     if export_dir.startswith("//") and not bpy.data.filepath:
         raise OmniTraxError("The export folder is relative to the .blend file ('//'), which is not saved yet: "
                             "save the .blend or choose an absolute folder.")
+    return Path(bpy.path.abspath(export_dir))
+
+
+def _make(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OmniTraxError(f"Cannot create the export folder '{out}': {exc.strerror}.") from exc
+
+
+def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
+    """<clip>_poses.csv (and .h5 when PyTables is there) from the keypoint markers as the user left them."""
+    from ..pose.export import write_dlc_csv, write_dlc_h5
+    from .pose_markers import read_poses
+
+    out = export_folder(export_dir)
+    animal_ids = {name: tid for tid, name in markers.read_tracks(clip, ClipFrames.of(clip))[1].items()}
+    poses, names = read_poses(clip, ClipFrames.of(clip), animal_ids or None)
+    if not len(poses):
+        raise OmniTraxError(f"Clip '{clip.name}' has no keypoints to export; estimate poses first.")
+    _make(out)
+    stem = Path(clip.name).stem
+    written = [write_dlc_csv(out / f"{stem}_poses.csv", poses, names=names)]
+    note = ""
+    try:
+        written.append(write_dlc_h5(out / f"{stem}_poses.h5", poses, names=names))
+    except OmniTraxError as exc:  # no PyTables in this Blender: CSV only
+        note = f" ({exc})"
+    return written, note
+
+
+def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legacy: bool = False) -> list:
+    from ..io import summary, tracks_csv
+
+    out = export_folder(export_dir)
     chosen = [t.name for t in clip.tracking.tracks if t.select] if selected_only else None
     if selected_only and not chosen:
         raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
@@ -26,10 +59,7 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     tracks, names = markers.read_tracks(clip, frames, chosen)
     if not len(tracks):
         raise OmniTraxError(f"Clip '{clip.name}' has no tracks to export; track it first.")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OmniTraxError(f"Cannot create the export folder '{out}': {exc.strerror}.") from exc
+    _make(out)
     stem = Path(clip.name).stem
     written = [tracks_csv.write_tracks_csv(out / f"{stem}_tracks.csv", tracks)]
     written.append(summary.write_summaries(out / f"{stem}_summary.csv",

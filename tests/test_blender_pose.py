@@ -1,0 +1,124 @@
+"""Pose estimation inside real Blender: a real DLC-Live model (built offline) on a clip with known keypoints.
+
+Each animal carries a red, a green and a blue spot; the tiny test network's score map for joint j peaks
+on colour j, so the right answer for every keypoint is known to the pixel.
+"""
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from blender_harness import run_in_blender
+from pose_models import JOINTS, SKELETON, draw_spot, spot_model, write_project_config
+
+pytest.importorskip("dlclive")
+
+W, H, N_FRAMES, CLIP_START = 320, 240, 10, 3
+START = np.array([[60.0, 60.0], [200.0, 120.0], [300.0, 220.0]])  # the last one near the corner
+MOTION = np.array([[2.0, 1.0], [-1.0, 2.0], [-1.0, -1.0]])
+OFFSETS = np.array([[-8, -6], [0, 0], [7, 8]])  # joint j's spot relative to the animal's marker
+
+
+@pytest.fixture(scope="module")
+def pose_scene(tmp_path_factory):
+    root = tmp_path_factory.mktemp("blender_pose")
+    centres = START[:, None] + MOTION[:, None] * np.arange(N_FRAMES)[None, :, None]  # (T, F, 2)
+    writer = cv2.VideoWriter(str(root / "spots.avi"), cv2.VideoWriter_fourcc(*"FFV1"), 25, (W, H))
+    for f in range(N_FRAMES):
+        frame = np.full((H, W, 3), 10, np.uint8)
+        for t in range(len(START)):
+            for j in range(len(JOINTS)):
+                x, y = np.rint(centres[t, f]).astype(int) + OFFSETS[j]
+                draw_spot(frame, x, y, j)
+        writer.write(frame)
+    writer.release()
+    model = spot_model(root / "dlc-models" / "exported")
+    write_project_config(root)
+    return root, centres
+
+
+SCRIPT = '''
+import numpy as np
+mod = install(ZIP)
+clip = bpy.data.movieclips.load(VIDEO)
+clip.frame_start = CLIP_START
+scene = bpy.context.scene
+scene.frame_start, scene.frame_end = CLIP_START, CLIP_START + clip.frame_duration - 1
+w, h = clip.size
+names = ["track_0", "Worker A", "track_7"]  # any animal track name works
+for name, xy in zip(names, CENTRES):
+    track = clip.tracking.tracks.new(name=name, frame=1)
+    for f, (x, y) in enumerate(xy):
+        track.markers.insert_frame(f + 1, co=((x + 0.5) / w, 1 - (y + 0.5) / h))
+props = scene.omnitrax
+props.pose_roi_size = 48
+props.export_dir = OUT
+
+def pose_dump():
+    obj = clip.tracking.objects.get("OmniTrax Poses")
+    if obj is None:
+        return {}
+    return {t.name: [[m.frame + clip.frame_start - 1, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute]
+                     for m in t.markers] for t in obj.tracks}
+
+def run(op, **kw):
+    with clip_editor(clip):
+        try:
+            return sorted(op(**kw))
+        except RuntimeError as exc:
+            return str(exc)
+
+result = {}
+props.pose_model_path = MODEL + "_missing"
+result["missing_model"] = run(bpy.ops.omnitrax.estimate_poses)
+result["after_error"] = pose_dump()
+props.pose_model_path = MODEL
+result["status"] = run(bpy.ops.omnitrax.estimate_poses)
+result["poses"] = pose_dump()
+result["meta"] = clip["omnitrax_pose"].to_dict()
+result["camera_tracks"] = sorted(t.name for t in clip.tracking.tracks)
+# the user corrects one keypoint: track_7's green point at the clip's 4th frame
+obj = clip.tracking.objects["OmniTrax Poses"]
+marker = obj.tracks["track_7.green"].markers.find_frame(4, exact=True)
+marker.co = ((100 + 0.5) / w, 1 - (50 + 0.5) / h)
+result["export"] = run(bpy.ops.omnitrax.export_poses)
+report(result)
+'''
+
+
+def test_estimate_poses_stores_exact_keypoints_and_exports_the_corrections(linux_zip, pose_scene, tmp_path):
+    root, centres = pose_scene
+    out = tmp_path / "export"
+    script = (f"ZIP = {str(linux_zip)!r}\nVIDEO = {str(root / 'spots.avi')!r}\nCLIP_START = {CLIP_START}\n"
+              f"MODEL = {str(root / 'dlc-models' / 'exported')!r}\nOUT = {str(out)!r}\n"
+              f"CENTRES = {centres.tolist()!r}\n" + SCRIPT)
+    r = run_in_blender(script, tmp_path / "home", timeout=600)
+    assert "missing" in r["missing_model"] and "Traceback" not in r["missing_model"], r["missing_model"]
+    assert r["after_error"] == {}
+    assert r["status"] == ["FINISHED"]
+    names = ["track_0", "Worker A", "track_7"]
+    assert r["camera_tracks"] == sorted(names)  # keypoints stay out of the animal tracks
+    assert sorted(r["poses"]) == sorted(f"{n}.{j}" for n in names for j in JOINTS)
+    assert r["meta"]["joints"] == list(JOINTS) and r["meta"]["skeleton"] == SKELETON
+    for t, name in enumerate(names):
+        for j, joint in enumerate(JOINTS):
+            markers = r["poses"][f"{name}.{joint}"]
+            assert [m[0] for m in markers] == list(range(CLIP_START, CLIP_START + N_FRAMES))
+            for f, (scene_frame, x, y, muted) in enumerate(markers):
+                expected = np.rint(centres[t, f]) + [[-8, -6], [0, 0], [7, 8]][j]
+                assert abs(x - expected[0]) < 1e-3 and abs(y - expected[1]) < 1e-3, (name, joint, f, x, y)
+                assert not muted
+
+    # the DeepLabCut CSV holds the keypoints as corrected in Blender
+    assert r["export"] == ["FINISHED"]
+    df = pd.read_csv(out / "spots_poses.csv", header=[0, 1, 2, 3], index_col=0)
+    assert list(df.columns.names) == ["scorer", "individuals", "bodyparts", "coords"]
+    assert sorted(set(df.columns.get_level_values("individuals"))) == sorted(names)
+    assert list(df.index) == list(range(N_FRAMES))
+    scorer = df.columns.get_level_values("scorer")[0]
+    corrected = df[(scorer, "track_7", "green")].loc[3]
+    assert corrected["x"] == pytest.approx(100, abs=1e-3) and corrected["y"] == pytest.approx(50, abs=1e-3)
+    worker = df[(scorer, "Worker A", "blue")]
+    expected = np.rint(centres[1]) + [7, 8]
+    np.testing.assert_allclose(worker[["x", "y"]].to_numpy(), expected, atol=1e-3)
+    assert (worker["likelihood"] > 0.5).all()
