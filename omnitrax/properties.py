@@ -206,6 +206,9 @@ class OmniTraxPreferences(bpy.types.AddonPreferences):
         layout = self.layout
         layout.prop(self, "compute_device")
         layout.label(text="The detection backend in use is reported when tracking starts.", icon="INFO")
+        from .blender import pose_packages
+
+        pose_packages.draw_preferences(self.layout, context)
 
 
 CLASSES = (OmniTraxSettings, OmniTraxPreferences)

@@ -1,0 +1,308 @@
+"""Add-on preferences: show the installed pose packages and install them with pip, in the background.
+
+The work is done by the bpy-free omnitrax.pose.installer; this module picks the folder (the extension's
+user directory, which survives extension updates and needs no admin rights), runs the install as a
+modal operator (timer-polled, Esc cancels), and draws the state in the preferences.
+"""
+from __future__ import annotations
+
+import time
+
+import bpy
+from bpy.props import BoolProperty, StringProperty
+
+from ..errors import OmniTraxError
+from ..pose import installer
+
+
+class _State:
+    """What the preferences show between redraws (UI state only; nothing here is needed to run)."""
+
+    def __init__(self):
+        self.job: installer.PipInstall | None = None  # the install in progress
+        self.probe: installer.DeviceProbe | None = None  # the device check in progress
+        self.versions: dict[tuple, dict] = {}  # packages -> {name: version or None}, cleared by refresh()
+        self.devices = ""  # one line from the last device check
+        self.message: tuple[str, str] | None = None  # (icon, text) of the last install's outcome
+
+
+_STATE = _State()
+
+
+def _extension_package() -> str:
+    """The extension's own package name (e.g. 'bl_ext.user_default.omnitrax'); this module is one below."""
+    return __package__.rpartition(".")[0]
+
+
+def user_base(create: bool = False) -> str:
+    """The extension's user folder: kept across extension updates, writable without admin rights."""
+    try:
+        return bpy.utils.extension_path_user(_extension_package(), path="", create=create)
+    except ValueError:  # loaded as a legacy add-on, not as an extension
+        return bpy.utils.user_resource("DATAFILES", path="omnitrax", create=create)
+
+
+def target_path(create: bool = False):
+    return installer.target_dir(user_base(create))
+
+
+def refresh() -> None:
+    """Forget the cached versions; the next draw reads them again (package metadata only, fast)."""
+    _STATE.versions = {}
+
+
+def _versions(packages: tuple[str, ...]) -> dict:
+    if packages not in _STATE.versions:
+        # where `import` looks: Blender's packages, the extension's wheels, then the pose folder
+        _STATE.versions[packages] = installer.installed_versions(None, packages)
+    return _STATE.versions[packages]
+
+
+def _job_running() -> bool:
+    return _STATE.job is not None and _STATE.job.poll() == installer.RUNNING
+
+
+def _redraw_preferences() -> None:
+    wm = getattr(bpy.context, "window_manager", None)
+    for window in (wm.windows if wm else ()):
+        for area in window.screen.areas:
+            if area.type == "PREFERENCES":
+                area.tag_redraw()
+
+
+def _poll_probe():
+    """bpy.app.timers callback: collect the device check's result when it is ready."""
+    probe = _STATE.probe
+    if probe is None:
+        return None
+    try:
+        report = probe.poll()
+    except OmniTraxError as exc:
+        report, _STATE.devices = None, str(exc)
+    else:
+        if report is None:
+            return 0.5
+        _STATE.devices = report.summary()
+    _STATE.probe = None
+    _redraw_preferences()
+    return None
+
+
+def start_device_check(wait: bool) -> None:
+    """Find which CPU/GPUs torch and tensorflow can use, in a separate process (imports take seconds)."""
+    if _STATE.probe is not None:
+        return
+    _STATE.devices = "Checking devices..."
+    _STATE.probe = installer.DeviceProbe(target_path())
+    if wait:
+        while _poll_probe() is not None:
+            time.sleep(0.1)
+    elif not bpy.app.timers.is_registered(_poll_probe):
+        bpy.app.timers.register(_poll_probe, first_interval=0.5)
+
+
+class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
+    """Download the pose-estimation packages (DeepLabCut-Live, TensorFlow, PyTorch; a few GB) and install
+    them into OmniTrax's user folder. Blender stays usable; press Esc to cancel"""
+
+    bl_idname = "omnitrax.install_pose_packages"
+    bl_label = "Install Pose-Estimation Packages"
+    bl_options = {"REGISTER", "INTERNAL"}
+
+    requirements: StringProperty(
+        name="Requirements", default="", options={"HIDDEN", "SKIP_SAVE"},
+        description="Packages to install, one per line or space separated (empty: the pinned pose packages)",
+    )
+    find_links: StringProperty(
+        name="Find links", default="", subtype="DIR_PATH", options={"HIDDEN", "SKIP_SAVE"},
+        description="Also look for packages in this folder of wheels (for offline installs)",
+    )
+    no_index: BoolProperty(
+        name="No index", default=False, options={"HIDDEN", "SKIP_SAVE"},
+        description="Do not contact the Python Package Index; use only the folder in 'Find links'",
+    )
+
+    _timer = None
+
+    @classmethod
+    def poll(cls, context):
+        return not _job_running()
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_confirm(
+            self, event, title="Install the pose-estimation packages?",
+            message="pip downloads a few GB from the Python Package Index into OmniTrax's user folder. "
+                    "Blender stays usable; Esc cancels.",
+            confirm_text="Install")
+
+    def _requirements(self) -> tuple[str, ...]:
+        given = tuple(self.requirements.split())
+        return given or installer.POSE_PACKAGES
+
+    def execute(self, context):
+        requirements = self._requirements()
+        extra = []
+        if self.no_index:
+            extra.append("--no-index")
+        if self.find_links:
+            extra += ["--find-links", bpy.path.abspath(self.find_links)]
+        expected = (installer.POSE_PACKAGES_EXPECTED_DISTRIBUTIONS
+                    if requirements == installer.POSE_PACKAGES else None)
+        try:
+            job = installer.PipInstall(requirements, target_path(create=True), extra_args=extra,
+                                       expected_distributions=expected)
+        except OmniTraxError as exc:
+            _STATE.message = ("ERROR", str(exc))
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        _STATE.job = job
+        _STATE.message = None
+        if bpy.app.background or context.window is None:
+            while job.poll() == installer.RUNNING:
+                time.sleep(0.1)
+            return self._conclude(context, job)
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.25, window=context.window)
+        wm.modal_handler_add(self)
+        wm.progress_begin(0, 100)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        job = _STATE.job
+        if event.type == "ESC" and event.value == "PRESS":
+            job.cancel()
+        elif event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        if job.poll() != installer.RUNNING:
+            wm = context.window_manager
+            wm.event_timer_remove(self._timer)
+            wm.progress_end()
+            result = self._conclude(context, job)
+            _redraw_preferences()
+            return result
+        context.window_manager.progress_update(int(100 * job.fraction()))
+        _redraw_preferences()
+        return {"RUNNING_MODAL"}
+
+    def cancel(self, context):  # Blender ends the operator (window closed, file loaded): stop pip too
+        if _STATE.job is not None:
+            _STATE.job.cancel()
+            _STATE.job = None
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+
+    def _conclude(self, context, job):
+        state = job.poll()
+        _STATE.job = None
+        refresh()
+        if state == installer.DONE:
+            installer.activate(job.target)
+            versions = installer.installed_versions(job.target, job.requirements)
+            text = "Installed " + ", ".join(f"{n} {v}" for n, v in versions.items())
+            _STATE.message = ("CHECKMARK", text)
+            self.report({"INFO"}, text)
+            if not bpy.app.background:
+                start_device_check(wait=False)
+            return {"FINISHED"}
+        if state == installer.CANCELLED:
+            text = "Installation cancelled; the packages installed before are unchanged."
+            _STATE.message = ("CANCEL", text)
+            self.report({"WARNING"}, text)
+        else:
+            _STATE.message = ("ERROR", str(job.error))
+            self.report({"ERROR"}, str(job.error))
+        return {"CANCELLED"}
+
+
+class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
+    """Check which pose-estimation packages are installed and which CPU/GPUs they can use"""
+
+    bl_idname = "omnitrax.check_pose_packages"
+    bl_label = "Check Pose-Estimation Packages"
+    bl_options = {"REGISTER", "INTERNAL"}
+
+    probe_devices: BoolProperty(
+        name="Check devices", default=True, options={"HIDDEN", "SKIP_SAVE"},
+        description="Also start torch and tensorflow in a separate process to list the GPUs they find",
+    )
+
+    def execute(self, context):
+        if target_path().is_dir():
+            installer.activate(target_path())
+        refresh()
+        versions = _versions(installer.POSE_PACKAGES)
+        missing = [n for n, v in versions.items() if v is None]
+        self.report({"WARNING" if missing else "INFO"},
+                    f"Pose packages missing: {', '.join(missing)}" if missing else "All pose packages are installed")
+        if self.probe_devices:
+            start_device_check(wait=bpy.app.background or context.window is None)
+        return {"FINISHED"}
+
+
+def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -> None:
+    """Draw the pose-package section into `layout` (from AddonPreferences.draw). Cheap: no imports, no
+    subprocesses; versions are cached until an install or a check refreshes them."""
+    packages = tuple(packages or installer.POSE_PACKAGES)
+    box = layout.box()
+    box.label(text="Pose estimation packages (DeepLabCut-Live)", icon="ARMATURE_DATA")
+    versions = _versions(packages)
+    col = box.column(align=True)
+    for requirement in packages:
+        name, wanted = installer.requirement_name(requirement), installer.pinned_version(requirement)
+        have = versions.get(name)
+        if have is None:
+            col.label(text=f"{name}: not installed" + (f" (needs {wanted})" if wanted else ""), icon="X")
+        elif wanted and have != wanted:
+            col.label(text=f"{name} {have}: installed, but OmniTrax needs {wanted}", icon="ERROR")
+        else:
+            col.label(text=f"{name} {have}", icon="CHECKMARK")
+
+    job = _STATE.job
+    if job is not None and job.poll() == installer.RUNNING:
+        box.label(text=f"Installing ({100 * job.fraction():.0f}%): {job.progress_text()}", icon="SORTTIME")
+        box.label(text="Press Esc to cancel; the packages installed before stay as they are.")
+    else:
+        row = box.row()
+        all_there = all(versions.get(installer.requirement_name(r)) for r in packages)
+        row.operator(OMNITRAX_OT_install_pose_packages.bl_idname,
+                     text="Reinstall pose-estimation packages" if all_there else "Install pose-estimation packages",
+                     icon="IMPORT")
+        row.operator(OMNITRAX_OT_check_pose_packages.bl_idname, text="Check", icon="FILE_REFRESH")
+    if _STATE.message is not None:
+        icon, text = _STATE.message
+        box.label(text=text, icon=icon)
+    if _STATE.devices:
+        box.label(text=f"Devices: {_STATE.devices}", icon="DESKTOP")
+    target = target_path()
+    box.label(text=f"Folder: {target}")
+    log = installer.log_path(target)
+    if log.is_file():
+        box.label(text=f"Log: {log}")
+
+
+CLASSES = (OMNITRAX_OT_install_pose_packages, OMNITRAX_OT_check_pose_packages)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    target = target_path()
+    if target.is_dir():  # packages installed in an earlier session: importable right away
+        installer.activate(target)
+    refresh()
+
+
+def unregister():
+    if _STATE.job is not None:
+        _STATE.job.cancel()
+        _STATE.job = None
+    if _STATE.probe is not None:
+        _STATE.probe.cancel()
+        _STATE.probe = None
+    if bpy.app.timers.is_registered(_poll_probe):
+        bpy.app.timers.unregister(_poll_probe)
+    installer.deactivate(target_path())
+    refresh()
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

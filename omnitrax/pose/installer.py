@@ -1,0 +1,553 @@
+"""Install the heavy pose-estimation packages into a private folder, with pip, in the background (bpy-free).
+
+The pose packages (DeepLabCut-Live, TensorFlow, torch) are far too big for the extension zip, so the
+add-on preferences install them on request into a folder of the extension's user directory: no admin
+rights, nothing written into Blender's own Python. The Blender side (omnitrax.blender.pose_packages)
+only chooses the folder and shows progress; everything else lives here and runs without Blender.
+
+Consistency: pip installs into a staging folder next to the target; only a successful install is moved
+into place (merged with what was there), so a failed or cancelled install leaves the target as it was.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import OmniTraxError
+
+# The single source of truth for what "pose packages" means (exact pins, see README.md).
+POSE_PACKAGES: tuple[str, ...] = (
+    "deeplabcut-live==1.1.0",
+    "tensorflow-cpu==2.21.0",
+    "torch==2.14.1",
+    "torchvision==0.29.1",
+    "numpy==1.26.4",
+)
+# Roughly how many distributions pip collects for POSE_PACKAGES (dependencies included); only used to
+# make the progress fraction move sensibly. It differs per OS; the estimate never goes backwards.
+POSE_PACKAGES_EXPECTED_DISTRIBUTIONS = 70
+
+LOG_NAME = "pose_install.log"
+RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# pip output lines worth showing as progress, and what they mean for the fraction
+_PROGRESS_LINE = re.compile(
+    r"^(Collecting|Downloading|Using cached|Processing|Looking in|Building wheel|Installing build|"
+    r"Getting requirements|Preparing metadata|Installing collected packages|Successfully|ERROR)")
+
+
+def target_dir(base: str | os.PathLike) -> Path:
+    """The folder the pose packages go into: `<base>/pose_site_packages_py311` (tagged with this
+    Python's version, since compiled packages only work with the Python they were installed for)."""
+    return Path(base) / f"pose_site_packages_py{sys.version_info.major}{sys.version_info.minor}"
+
+
+def log_path(target: str | os.PathLike) -> Path:
+    """The install log, kept in the target's parent folder (it survives a failed install)."""
+    return Path(target).parent / LOG_NAME
+
+
+def activate(target: str | os.PathLike) -> None:
+    """Make packages in `target` importable in this process, now, without a restart.
+
+    The folder goes to the END of sys.path: whatever Blender and the extension already provide (Blender's
+    numpy, the bundled OpenCV and SciPy wheels) keeps winning. pip --target installs a full dependency
+    set, numpy included; putting it first would shadow Blender's numpy with a second copy, which breaks
+    every module that already imported the first one (bpy, cv2). Only packages Blender lacks (dlclive,
+    torch, tensorflow) are found in the target. .pth files in the target are deliberately not executed.
+    """
+    path = str(Path(target))
+    if path not in sys.path:
+        sys.path.append(path)
+    # forget cached directory listings (and "not a directory" entries) so new packages are seen
+    importlib.invalidate_caches()
+
+
+def deactivate(target: str | os.PathLike) -> None:
+    """Undo activate(): modules already imported stay imported, new imports no longer see the folder."""
+    path = str(Path(target))
+    while path in sys.path:
+        sys.path.remove(path)
+    importlib.invalidate_caches()
+
+
+def requirement_name(requirement: str) -> str:
+    """The distribution name of a requirement string ("torch==2.14.1" -> "torch")."""
+    m = _NAME.match(requirement)
+    if not m:
+        raise OmniTraxError(f"'{requirement}' is not a package requirement; write it like 'torch==2.14.1'.")
+    return m.group(1)
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_versions(target: str | os.PathLike | None = None,
+                       packages: tuple[str, ...] | list[str] = POSE_PACKAGES) -> dict[str, str | None]:
+    """{name: installed version or None} for each requirement in `packages`, read from package metadata
+    (nothing is imported). target=None looks where `import` looks (sys.path); a folder looks only there."""
+    path = None if target is None else [str(target)]
+    dists = importlib.metadata.distributions() if path is None else importlib.metadata.distributions(path=path)
+    found: dict[str, str] = {}
+    for dist in dists:
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            found.setdefault(_normalise(name), dist.version)  # first on the path wins, like import
+    return {requirement_name(r): found.get(_normalise(requirement_name(r))) for r in packages}
+
+
+def pinned_version(requirement: str) -> str | None:
+    """The exact version pinned by '==' in a requirement string, else None."""
+    m = re.search(r"==\s*([^\s;,]+)", requirement)
+    return m.group(1) if m else None
+
+
+# --- devices ---------------------------------------------------------------------------------------
+
+_PROBE_SCRIPT = r'''
+import json, os, platform, sys
+if sys.argv[1]:
+    sys.path.append(sys.argv[1])
+out = {"machine": platform.machine(), "cores": os.cpu_count(), "errors": {}}
+for name in sys.argv[2].split(","):
+    try:
+        if name == "torch":
+            import torch
+            cuda = torch.cuda.is_available()
+            mps = getattr(torch.backends, "mps", None)
+            out["torch"] = {"version": torch.__version__,
+                            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+                                    if cuda else [],
+                            "mps": bool(mps is not None and mps.is_available())}
+        elif name == "tensorflow":
+            import tensorflow as tf
+            out["tensorflow"] = {"version": tf.__version__,
+                                 "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
+    except ModuleNotFoundError:
+        pass
+    except Exception as exc:
+        out["errors"][name] = f"{type(exc).__name__}: {exc}"[:300]
+sys.stdout.write("\nOMNITRAX_DEVICES " + json.dumps(out) + "\n")
+sys.stdout.flush()
+os._exit(0)
+'''
+
+
+@dataclass
+class DeviceReport:
+    """What the pose frameworks can run on. *_version is None when the framework is not installed."""
+
+    machine: str
+    cores: int
+    torch_version: str | None = None
+    torch_gpus: list[str] = field(default_factory=list)
+    mps: bool = False
+    tensorflow_version: str | None = None
+    tensorflow_gpus: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # framework -> why it failed to load
+
+    def summary(self) -> str:
+        """One line for the UI, e.g. 'CPU x86_64 (16 cores); torch 2.14.1: CUDA NVIDIA H100; ...'."""
+        parts = [f"CPU {self.machine} ({self.cores} cores)"]
+        if self.torch_version:
+            gpu = ", ".join(f"CUDA {g}" for g in self.torch_gpus) or ("Apple GPU (MPS)" if self.mps else "CPU only")
+            parts.append(f"torch {self.torch_version}: {gpu}")
+        if self.tensorflow_version:
+            parts.append(f"tensorflow {self.tensorflow_version}: {', '.join(self.tensorflow_gpus) or 'CPU only'}")
+        for name, err in self.errors.items():
+            parts.append(f"{name} fails to load ({err})")
+        return "; ".join(parts)
+
+
+class DeviceProbe:
+    """Finds CPU/GPU devices by importing torch/tensorflow in a separate Python process (importing them
+    in Blender's process takes seconds and cannot be undone). Non-blocking: call poll() until it returns
+    a DeviceReport; it raises OmniTraxError when the probe crashes or runs past `timeout` seconds."""
+
+    def __init__(self, target: str | os.PathLike | None = None, python: str = sys.executable,
+                 frameworks: tuple[str, ...] = ("torch", "tensorflow"), timeout: float = 180.0):
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        self._deadline = time.monotonic() + timeout
+        self._timeout = timeout
+        self._proc = subprocess.Popen(
+            [python, "-c", _PROBE_SCRIPT, str(target) if target else "", ",".join(frameworks)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            **_new_group_kwargs())
+        self.report: DeviceReport | None = None
+
+    def poll(self) -> DeviceReport | None:
+        if self.report is not None:
+            return self.report
+        if self._proc.poll() is None:
+            if time.monotonic() < self._deadline:
+                return None
+            self.cancel()
+            raise OmniTraxError(f"Looking for GPUs took longer than {self._timeout:.0f} s and was stopped; "
+                                "the pose packages may be broken: reinstall them.")
+        output = self._proc.stdout.read().decode("utf-8", "replace")
+        self._proc.stdout.close()
+        for line in reversed(output.splitlines()):
+            if line.startswith("OMNITRAX_DEVICES "):
+                data = json.loads(line[len("OMNITRAX_DEVICES "):])
+                torch, tf = data.get("torch") or {}, data.get("tensorflow") or {}
+                self.report = DeviceReport(
+                    machine=data["machine"], cores=data["cores"] or 1,
+                    torch_version=torch.get("version"), torch_gpus=torch.get("gpus", []),
+                    mps=torch.get("mps", False), tensorflow_version=tf.get("version"),
+                    tensorflow_gpus=tf.get("gpus", []), errors=data["errors"])
+                return self.report
+        last = next((ln for ln in reversed(output.splitlines()) if ln.strip()), "no output")
+        raise OmniTraxError(f"Looking for GPUs crashed ({last.strip()[:200]}); the pose packages may be "
+                            "broken: reinstall them.")
+
+    def wait(self) -> DeviceReport:
+        while (report := self.poll()) is None:
+            time.sleep(0.1)
+        return report
+
+    def cancel(self) -> None:
+        _kill_tree(self._proc)
+
+
+def probe_devices(target: str | os.PathLike | None = None, python: str = sys.executable,
+                  frameworks: tuple[str, ...] = ("torch", "tensorflow"), timeout: float = 180.0) -> DeviceReport:
+    """Blocking DeviceProbe: which CPU/GPUs torch and tensorflow (from `target`, else `python`'s own
+    packages) can use. Takes seconds (the imports); never call it from a draw function."""
+    return DeviceProbe(target, python, frameworks, timeout).wait()
+
+
+# --- processes -------------------------------------------------------------------------------------
+
+def _new_group_kwargs() -> dict:
+    """Start a child in its own process group so cancel() can end it together with its children."""
+    if os.name == "nt":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
+def _kill_tree(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    """End `proc` and every process it started (pip runs build backends in children)."""
+    if proc.poll() is not None:
+        return
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
+    else:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # whatever is left of the group (the leader, or children that ignored SIGTERM)
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def check_pip(python: str = sys.executable) -> str:
+    """pip's version line for `python`; OmniTraxError with what to do when that Python has no pip."""
+    try:
+        res = subprocess.run([python, "-m", "pip", "--version"], capture_output=True, text=True, timeout=120,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OmniTraxError(f"Cannot run Python at {python} to install packages ({exc}); "
+                            "reinstall Blender or install the pose packages by hand.") from None
+    if res.returncode != 0:
+        raise OmniTraxError(f"The Python at {python} has no pip; run '{python} -m ensurepip --upgrade' once "
+                            "in a terminal (as the user who installed Blender), then install again.")
+    return res.stdout.strip()
+
+
+# --- the install ------------------------------------------------------------------------------------
+
+class PipInstall:
+    """`python -m pip install --target <target> ...` in a background process, polled by the caller.
+
+    Starts at construction. pip installs into `<target>.staging`; when pip succeeds poll() merges it into
+    `target` (replacing older versions of the same distributions, keeping the rest), so a failed or
+    cancelled install leaves `target` exactly as it was. pip's output goes to the log file
+    `<target's parent>/pose_install.log` as it arrives.
+    """
+
+    def __init__(self, requirements, target: str | os.PathLike, python: str = sys.executable,
+                 extra_args=(), expected_distributions: int | None = None):
+        self.requirements = [str(r) for r in requirements]
+        if not self.requirements:
+            raise OmniTraxError("Nothing to install: give at least one package requirement.")
+        for r in self.requirements:
+            requirement_name(r)
+        self.target = Path(target)
+        self.staging = self.target.with_name(self.target.name + ".staging")
+        self.log_path = log_path(self.target)
+        self.expected = max(len(self.requirements), expected_distributions or 0)
+        self.error: OmniTraxError | None = None
+        self._state = RUNNING
+        self._collected: list[str] = []
+        self._installing: int | None = None  # number of distributions pip announced it installs
+        self._last_line = "Starting pip"
+        self._tail = ""
+        self._lines: list[str] = []
+        self._fraction = 0.0
+
+        check_pip(python)
+        self._prepare_folders()
+        self.command = [python, "-m", "pip", "install", "--target", str(self.staging), "--upgrade",
+                        "--no-input", "--progress-bar", "off", "--disable-pip-version-check",
+                        *[str(a) for a in extra_args], *self.requirements]
+        self._log = open(self.log_path, "ab")
+        self._log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(self.command)}\n".encode())
+        self._log.flush()
+        self._read_from = self._log.tell()
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PIP_NO_INPUT="1")
+        try:
+            self._proc = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, env=env, **_new_group_kwargs())
+        except OSError as exc:
+            self._log.close()
+            raise OmniTraxError(f"Cannot start pip ({exc}); see the log at {self.log_path}.") from None
+        self._reader = open(self.log_path, "rb")
+        self._reader.seek(self._read_from)
+
+    def _prepare_folders(self) -> None:
+        parent = self.target.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            if self.staging.exists():  # left over from a crash: never trust it
+                shutil.rmtree(self.staging)
+            self.staging.mkdir()
+            probe = self.staging / ".write_test"
+            probe.write_bytes(b"ok")
+            probe.unlink()
+        except OSError as exc:
+            raise OmniTraxError(f"Cannot write to {parent} ({exc.strerror or exc}); free some space or fix "
+                                "the folder's permissions, then install again.") from None
+
+    # -- progress --
+    def _read_output(self) -> None:
+        chunk = self._reader.read()
+        if not chunk:
+            return
+        text = self._tail + chunk.decode("utf-8", "replace")
+        *lines, self._tail = text.split("\n")
+        for raw in lines:
+            self._note(raw.strip())
+
+    def _note(self, line: str) -> None:
+        if not line:
+            return
+        self._lines.append(line)
+        del self._lines[:-200]
+        if _PROGRESS_LINE.match(line):
+            self._last_line = line if len(line) <= 120 else line[:117] + "..."
+        if line.startswith(("Collecting ", "Processing ")):  # one per distribution (index / local file)
+            self._collected.append(line.split()[1])
+        elif line.startswith("Installing collected packages:"):
+            self._installing = len(line.split(":", 1)[1].split(","))
+
+    def progress_text(self) -> str:
+        """The last meaningful line of pip's output, e.g. 'Collecting torch==2.14.1'."""
+        if self._state == RUNNING:
+            self._read_output()
+        return self._last_line
+
+    def fraction(self) -> float:
+        """A rough 0..1 estimate: each distribution collected counts up to 0.8 against the expected
+        number of distributions, 'Installing collected packages' is 0.9, done is 1. Never decreases."""
+        if self._state == RUNNING:
+            self._read_output()
+        if self._state == DONE:
+            f = 1.0
+        elif self._installing is not None:
+            f = 0.9
+        else:
+            n = len(self._collected)
+            f = 0.8 * n / max(self.expected, n + 1)
+        self._fraction = max(self._fraction, f)
+        return self._fraction
+
+    @property
+    def output_lines(self) -> list[str]:
+        """The last (up to 200) non-empty lines pip printed."""
+        return list(self._lines)
+
+    # -- state --
+    def poll(self) -> str:
+        """'running', 'done', 'failed' (see .error) or 'cancelled'. Moves a finished install into place."""
+        if self._state != RUNNING:
+            return self._state
+        self._read_output()
+        code = self._proc.poll()
+        if code is None:
+            return RUNNING
+        self._read_output()
+        if self._tail:
+            self._note(self._tail.strip())
+            self._tail = ""
+        if code == 0:
+            try:
+                merge_into_place(self.staging, self.target)
+                self._last_line = f"Installed {', '.join(self.requirements)}"
+                self._finish(DONE)
+            except OmniTraxError as exc:
+                self.error = exc
+                self._finish(FAILED)
+        else:
+            errors = [ln for ln in self._lines if ln.startswith("ERROR")]
+            last = (errors or self._lines or [f"pip exited with code {code}"])[-1]
+            last = re.sub(r"^ERROR:\s*", "", last)
+            self.error = OmniTraxError(f"Installing the pose packages failed: {last[:300]} - see the log at "
+                                       f"{self.log_path}")
+            self._last_line = "Failed: " + last[:110]
+            self._finish(FAILED)
+        return self._state
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until pip ends (or `timeout` seconds pass: then cancel). Raises .error when it failed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() == RUNNING:
+            if deadline is not None and time.monotonic() > deadline:
+                self.cancel()
+                break
+            time.sleep(0.1)
+        if self._state == FAILED:
+            raise self.error
+        return self._state
+
+    def cancel(self) -> None:
+        """Stop pip and everything it started; the target stays as it was before this install."""
+        if self._state != RUNNING:
+            return
+        _kill_tree(self._proc)
+        self._read_output()
+        self._last_line = "Cancelled"
+        self._log.write(b"\n=== cancelled by the user\n")
+        self._finish(CANCELLED)
+
+    def _finish(self, state: str) -> None:
+        self._state = state
+        for handle in (self._reader, self._log):
+            try:
+                handle.close()
+            except OSError:
+                pass
+        if self.staging.exists():
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _dist_name(dist_info: Path) -> str | None:
+    """Normalised project name of a `*.dist-info` folder (from METADATA, else from the folder name)."""
+    try:
+        for line in (dist_info / "METADATA").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("Name:"):
+                return _normalise(line.split(":", 1)[1].strip())
+            if not line.strip():
+                break
+    except OSError:
+        pass
+    return _normalise(dist_info.name[: -len(".dist-info")].rsplit("-", 1)[0])
+
+
+def _recorded_paths(dist_info: Path) -> set[str]:
+    """Paths (relative, '/'-separated) an installed distribution owns: its RECORD plus its dist-info."""
+    paths = {dist_info.name}
+    try:
+        for line in (dist_info / "RECORD").read_text(encoding="utf-8", errors="replace").splitlines():
+            path = line.rsplit(",", 2)[0].strip().strip('"').replace("\\", "/")
+            if path and not path.startswith(".."):
+                paths.add(path)
+    except OSError:
+        pass
+    return paths
+
+
+def _with_parents(paths: set[str]) -> set[str]:
+    """`paths` plus every folder above them ('a/b/c.py' -> 'a/b/c.py', 'a/b', 'a')."""
+    out = set(paths)
+    for path in paths:
+        parts = path.split("/")
+        out.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return out
+
+
+def merge_into_place(staging: Path, target: Path) -> None:
+    """Make `target` = the new install in `staging` + whatever of the old target it does not replace.
+
+    Old distributions that are reinstalled (same name, any version) are dropped with every file their
+    RECORD lists; a regular package (with __init__.py) of the new install replaces the old folder whole;
+    folders shared by several distributions (namespace packages like nvidia/ or google/, bin/) are
+    merged file by file. Only renames: target -> backup, kept entries backup -> staging,
+    staging -> target; on failure everything is moved back.
+    """
+    staging, target = Path(staging), Path(target)
+    if not target.exists():
+        try:
+            os.replace(staging, target)
+        except OSError as exc:
+            raise OmniTraxError(f"Cannot move the new packages into {target} ({exc.strerror or exc}); "
+                                "check the folder's permissions and install again.") from None
+        return
+    new_dists = {_dist_name(p) for p in staging.glob("*.dist-info")}
+    dropped: set[str] = set()
+    kept: set[str] = set()
+    for old in target.glob("*.dist-info"):
+        (dropped if _dist_name(old) in new_dists else kept).update(_recorded_paths(old))
+    dropped_tree, kept_tree = _with_parents(dropped), _with_parents(kept)
+    backup = target.with_name(target.name + ".old")
+    if backup.exists():
+        shutil.rmtree(backup)
+    moved: list[str] = []
+
+    def keep(rel: str) -> None:
+        os.replace(backup / rel, staging / rel)
+        moved.append(rel)
+
+    def merge(rel_dir: str) -> None:
+        for entry in (backup / rel_dir).iterdir() if rel_dir else backup.iterdir():
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            new = staging / rel
+            if entry.is_dir() and not entry.is_symlink():
+                if new.is_dir():
+                    if not (new / "__init__.py").exists():  # shared folder: merge what it holds
+                        merge(rel)
+                elif not new.exists():
+                    if rel in dropped_tree and rel in kept_tree:  # partly owned by a dropped dist
+                        new.mkdir()
+                        merge(rel)
+                    elif rel not in dropped_tree:  # a kept distribution's, or the user's own
+                        keep(rel)
+            elif not new.exists() and rel not in dropped:
+                keep(rel)
+
+    try:
+        os.replace(target, backup)
+        try:
+            merge("")
+            os.replace(staging, target)
+        except OSError:
+            for rel in reversed(moved):  # roll back: the old target, complete, in its place
+                os.replace(staging / rel, backup / rel)
+            os.replace(backup, target)
+            raise
+    except OSError as exc:
+        raise OmniTraxError(f"Cannot replace {target} ({exc.strerror or exc}); files may be in use: restart "
+                            "Blender and install again. The packages installed before were kept.") from None
+    shutil.rmtree(backup, ignore_errors=True)
