@@ -28,6 +28,7 @@ bench: venv
 	$(PY) tools/bench_detection.py
 	$(PY) tools/bench_background.py
 	$(PY) tools/bench_markers.py
+	$(PY) tools/bench_pose.py
 
 clean:
 	rm -rf build dist demo_output .pytest_cache

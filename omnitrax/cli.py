@@ -1,4 +1,4 @@
-"""`python -m omnitrax`: the headless pipeline (track, evaluate) for scripts and batches."""
+"""`python -m omnitrax`: the headless pipeline (track, evaluate, pose) for scripts and batches."""
 from __future__ import annotations
 
 import argparse
@@ -195,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=None,
                    help="match threshold: pixels for distance (default 20), IoU for iou (default 0.5)")
     p.set_defaults(func=cmd_evaluate)
+
+    from .pose.cli import add_parser as add_pose_parser
+
+    add_pose_parser(sub)
     return parser
 
 

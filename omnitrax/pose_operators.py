@@ -104,8 +104,14 @@ CLASSES = (OMNITRAX_OT_estimate_poses, OMNITRAX_OT_export_poses)
 def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
+    from .blender import overlay, pose_markers
+
+    overlay.register_layer("pose", pose_markers.skeleton_layer, order=10)
 
 
 def unregister():
+    from .blender import overlay
+
+    overlay.unregister_layer("pose")
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

@@ -7,6 +7,14 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
                        StringProperty)
 
 
+def _redraw_clip_editors(self, context):
+    """Overlay switches take effect at once (the Clip Editor does not redraw on property changes)."""
+    for window in context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == "CLIP_EDITOR":
+                area.tag_redraw()
+
+
 class OmniTraxSettings(bpy.types.PropertyGroup):
     # --- detection -------------------------------------------------------------------------------
     detector: EnumProperty(
@@ -177,14 +185,16 @@ class OmniTraxSettings(bpy.types.PropertyGroup):
         description="Estimate poses only for the selected animal tracks",
     )
     show_skeleton: BoolProperty(
-        name="Show skeletons", default=True,
+        name="Show skeletons", default=True, update=_redraw_clip_editors,
         description="Draw keypoints and bones over the clip",
     )
-    skeleton_point_size: FloatProperty(name="Point size", min=1.0, max=30.0, default=5.0)
-    skeleton_line_width: FloatProperty(name="Line width", min=1.0, max=10.0, default=2.0)
-    skeleton_labels: BoolProperty(name="Joint labels", default=False)
+    skeleton_point_size: FloatProperty(name="Point size", min=1.0, max=30.0, default=5.0,
+                                       update=_redraw_clip_editors)
+    skeleton_line_width: FloatProperty(name="Line width", min=1.0, max=10.0, default=2.0,
+                                       update=_redraw_clip_editors)
+    skeleton_labels: BoolProperty(name="Joint labels", default=False, update=_redraw_clip_editors)
     show_overlay: BoolProperty(
-        name="Show detections", default=False,
+        name="Show detections", default=False, update=_redraw_clip_editors,
         description="Draw detection boxes and track ids over the clip (slower)",
     )
 

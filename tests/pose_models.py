@@ -7,6 +7,10 @@ the spot's centre pixel. Stride 1, location refinement constant -0.5 px, so a pe
 
 `random_model`: a bigger random-weight network (strided 3x3 convolutions, stride 8) with the same
 interface, for speed measurements only.
+
+`torch_model`: a DeepLabCut 3 PyTorch model (timm resnet18, random weights) for PyTorch-path checks.
+
+Importing this module imports torchvision first: torchvision imported after tensorflow segfaults.
 """
 from __future__ import annotations
 
@@ -17,6 +21,25 @@ import numpy as np
 JOINTS = ("red", "green", "blue")
 SKELETON = [["red", "green"], ["green", "blue"]]
 RGB_OF_JOINT = {0: (255, 0, 0), 1: (0, 255, 0), 2: (0, 0, 255)}  # RGB colour each joint responds to
+
+
+def _torchvision_first():
+    """Import torchvision before anything imports tensorflow (`import dlclive` does): importing
+    torchvision (its torch._dynamo / triton imports) after tensorflow segfaults here."""
+    try:
+        import torchvision  # noqa: F401
+    except ImportError:
+        pass
+
+
+_torchvision_first()  # before any test imports dlclive (which imports tensorflow)
+
+
+def _tensorflow():
+    _torchvision_first()
+    import tensorflow as tf
+
+    return tf
 
 
 def _write_cfg(folder: Path, joints, stride: int, locref_stdev: float = 1.0, extra: str = ""):
@@ -32,7 +55,7 @@ def _save_graph(graph, folder: Path, name: str = "snapshot.pb"):
 
 def spot_model(folder, batch: int | None = None, joints=JOINTS) -> Path:
     """Write the spot model into `folder` (created); `batch` fixes the placeholder's batch size."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     v1 = tf.compat.v1
     folder = Path(folder)
@@ -65,7 +88,7 @@ def spot_model(folder, batch: int | None = None, joints=JOINTS) -> Path:
 
 def random_model(folder, width: int = 32, layers: int = 6, joints=JOINTS, seed: int = 0) -> Path:
     """A random-weight stride-8 network (about MobileNet-head cost per pixel), for benchmarks."""
-    import tensorflow as tf
+    tf = _tensorflow()
 
     v1 = tf.compat.v1
     rng = np.random.default_rng(seed)
@@ -87,6 +110,40 @@ def random_model(folder, width: int = 32, layers: int = 6, joints=JOINTS, seed: 
         tf.sigmoid(logits, name="Sigmoid")
     _save_graph(graph, folder)
     _write_cfg(folder, joints, stride=8, locref_stdev=7.2801)
+    return folder
+
+
+def torch_model(folder, joints=JOINTS, seed: int = 0, backbone: str = "resnet18") -> Path:
+    """A DeepLabCut 3 bottom-up PyTorch model (timm ResNet backbone, random weights, heatmap + locref
+    head, model stride 16) exported as `folder/snapshot.pt` = {"config": ..., "pose": state_dict}."""
+    _torchvision_first()
+    import torch
+    from dlclive.pose_estimation_pytorch.models import PoseModel as DLCPoseModel
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(joints)
+    head = {"type": "HeatmapHead",
+            "predictor": {"type": "HeatmapPredictor", "location_refinement": True, "locref_std": 7.2801},
+            "heatmap_config": {"channels": [512, n], "kernel_size": [3], "strides": [2]},
+            "locref_config": {"channels": [512, 2 * n], "kernel_size": [3], "strides": [2]}}
+    config = {
+        "method": "bu",
+        "metadata": {"project_path": "", "pose_config_path": "", "bodyparts": list(joints),
+                     "unique_bodyparts": [], "individuals": ["animal"], "with_identity": None},
+        "data": {"inference": {"normalize_images": True}},
+        "model": {"backbone": {"type": "ResNet", "model_name": backbone, "output_stride": 32,
+                               "pretrained": False, "freeze_bn_stats": True, "freeze_bn_weights": False},
+                  "backbone_output_channels": 512, "heads": {"bodypart": head}},
+    }
+    torch.manual_seed(seed)
+    net = DLCPoseModel.build(dict(config["model"], backbone=dict(config["model"]["backbone"])))
+    # random BN statistics, so the untrained network gives varied, crop-dependent outputs
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    torch.save({"config": config, "pose": net.state_dict()}, folder / "snapshot.pt")
     return folder
 
 

@@ -77,6 +77,13 @@ result["status"] = run(bpy.ops.omnitrax.estimate_poses)
 result["poses"] = pose_dump()
 result["meta"] = clip["omnitrax_pose"].to_dict()
 result["camera_tracks"] = sorted(t.name for t in clip.tracking.tracks)
+from importlib import import_module
+overlay = import_module(mod.__name__ + ".blender.overlay")
+pose_markers = import_module(mod.__name__ + ".blender.pose_markers")
+result["layers"] = overlay.layer_names()
+shapes = pose_markers.skeleton_shapes(clip, CLIP_START + 2, labels=True).normalised()
+result["skeleton"] = {"segments": (shapes.segments * [w, h]).tolist(), "points": len(shapes.points),
+                      "labels": sorted(l.text for l in shapes.labels)}
 # the user corrects one keypoint: track_7's green point at the clip's 4th frame
 obj = clip.tracking.objects["OmniTrax Poses"]
 marker = obj.tracks["track_7.green"].markers.find_frame(4, exact=True)
@@ -108,6 +115,15 @@ def test_estimate_poses_stores_exact_keypoints_and_exports_the_corrections(linux
                 expected = np.rint(centres[t, f]) + [[-8, -6], [0, 0], [7, 8]][j]
                 assert abs(x - expected[0]) < 1e-3 and abs(y - expected[1]) < 1e-3, (name, joint, f, x, y)
                 assert not muted
+
+    # the overlay draws each animal's skeleton (two bones) through its layer registry
+    assert r["layers"] == ["tracks", "pose"]
+    skeleton = r["skeleton"]
+    assert len(skeleton["segments"]) == 3 * len(SKELETON) and skeleton["points"] == 3 * len(JOINTS)
+    assert skeleton["labels"] == sorted(list(JOINTS) * 3)
+    red, green = np.rint(centres[0, 2]) + [-8, -6], np.rint(centres[0, 2])
+    bone = [[red[0] + 0.5, H - red[1] - 0.5], [green[0] + 0.5, H - green[1] - 0.5]]  # marker co x size
+    assert any(np.allclose(segment, bone, atol=1e-2) for segment in skeleton["segments"])
 
     # the DeepLabCut CSV holds the keypoints as corrected in Blender
     assert r["export"] == ["FINISHED"]

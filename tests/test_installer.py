@@ -102,7 +102,7 @@ def test_target_dir_is_python_version_tagged(tmp_path):
     assert t.name == f"pose_site_packages_py{sys.version_info.major}{sys.version_info.minor}"
     assert installer.log_path(t) == tmp_path / "pose_install.log"
     assert [installer.requirement_name(r) for r in installer.POSE_PACKAGES] == [
-        "deeplabcut-live", "tensorflow-cpu", "torch", "torchvision", "numpy"]
+        "deeplabcut-live", "tensorflow-cpu", "torch", "torchvision", "timm", "numpy"]
     assert installer.pinned_version("torch==2.14.1") == "2.14.1"
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from omnitrax.errors import OmniTraxError
 from omnitrax.tracking.tracks import Tracks
-from pose_models import JOINTS, draw_spot, spot_model
+from pose_models import JOINTS, draw_spot, spot_model, torch_model
 
 pytest.importorskip("dlclive")
 from omnitrax.pose.estimate import estimate_poses  # noqa: E402
@@ -105,6 +105,27 @@ def test_full_frame_gives_one_pose_per_frame_as_track_zero(scene, tmp_path):
         np.testing.assert_allclose(poses.keypoints(0, f)[:, :2], joints[1, f], atol=1e-6)
 
 
+def test_each_frame_is_decoded_once_in_order(scene):
+    from omnitrax.video import VideoSource
+
+    class CountingVideo(VideoSource):  # the real reader, counting what it hands out
+        decoded, seeks = [], 0
+
+        def frames(self, start=0, stop=None):
+            for index, frame in super().frames(start, stop):
+                self.decoded.append(index)
+                yield index, frame
+
+        def read(self, index):
+            CountingVideo.seeks += 1
+            return super().read(index)
+
+    with CountingVideo(scene["video"]) as video:
+        poses = estimate_poses(video, scene["tracks"], scene["model"], roi_size=48, batch_frames=2)
+    assert CountingVideo.decoded == list(range(N_FRAMES)) and CountingVideo.seeks == 0
+    assert len(poses.frames()) == N_FRAMES
+
+
 def test_frames_subset_and_cooperative_stop(scene):
     poses = estimate_poses(scene["video"], scene["tracks"], scene["model"], roi_size=48, frames=[6, 2])
     np.testing.assert_array_equal(poses.frames(), [2, 6])
@@ -177,3 +198,26 @@ def test_pose_command_writes_dlc_files_and_reports_user_errors(scene, tmp_path, 
     with pytest.raises(OmniTraxError, match="Pose model folder"):
         _pose_cli(["pose", str(scene["video"]), "--tracks", str(tracks_csv), "--model", str(tmp_path / "nomodel"),
                    "--out", str(out), "--no-h5"])
+
+
+def test_pytorch_model_through_the_whole_pipeline(scene, tmp_path):
+    """A DeepLabCut 3 model: estimate_poses gives what DLC-Live's get_pose gives on each ROI crop,
+    mapped to frame pixels by crops.to_frame."""
+    pytest.importorskip("timm")
+    from omnitrax.pose.crops import extract, roi_boxes, to_frame
+    from omnitrax.video import VideoSource
+
+    tracks = scene["tracks"]
+    with PoseModel.load(torch_model(tmp_path / "torch"), threads=1, device="cpu") as model:
+        assert model.batched
+        poses = estimate_poses(scene["video"], tracks, model, frames=[0, 5], roi_mode="box", padding=4,
+                               roi_size=64)
+        assert len(poses) == 2 * len(START) * len(JOINTS)
+        with VideoSource(scene["video"]) as video:
+            for f in (0, 5):
+                rows = tracks.at_frame(f)
+                rois = roi_boxes(np.column_stack([rows.x, rows.y]), rows.boxes(), mode="box", size=64, padding=4)
+                crops = extract(video.read(f), rois, 64)
+                expected = to_frame(np.stack([model._dlc.get_pose(c) for c in crops]), rois, 64)
+                for k, tid in enumerate(rows.track):
+                    np.testing.assert_allclose(poses.keypoints(tid, f), expected[k], atol=1e-3)

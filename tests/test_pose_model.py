@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from omnitrax.errors import OmniTraxError
-from pose_models import JOINTS, SKELETON, draw_spot, random_model, spot_model, write_project_config
+from pose_models import JOINTS, SKELETON, draw_spot, random_model, spot_model, torch_model, write_project_config
 
 pytest.importorskip("dlclive")
 from omnitrax.pose.model import PoseModel  # noqa: E402
@@ -88,6 +88,16 @@ def test_skeleton_by_hand_and_its_errors(folders, tmp_path):
         PoseModel.load(folders["fixed"], skeleton_config=tmp_path / "none.yaml", threads=1)
     with PoseModel.load(folders["fixed"], threads=1) as model:
         assert model.skeleton == []  # no config.yaml near this one
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("skeleton: [a, b\n  bodyparts: {")
+    with pytest.raises(OmniTraxError, match="Cannot read"):
+        PoseModel.load(folders["fixed"], skeleton_config=broken, threads=1)
+    import shutil
+
+    nearby = shutil.copytree(folders["fixed"], tmp_path / "with_broken_config" / "model")
+    (nearby.parent / "config.yaml").write_text(broken.read_text())
+    with PoseModel.load(nearby, threads=1) as model:  # a broken config found nearby is ignored
+        assert model.skeleton == []
 
 
 def test_bad_model_folders_raise_one_line_user_errors(folders, tmp_path):
@@ -103,10 +113,7 @@ def test_bad_model_folders_raise_one_line_user_errors(folders, tmp_path):
     empty.mkdir()
     fails("No pose model", empty)
     fails("No .pb", empty, model_type="tensorflow")
-    torch_only = tmp_path / "torch_only"
-    torch_only.mkdir()
-    (torch_only / "snapshot.pt").write_bytes(b"x")
-    fails("PyTorch", torch_only)
+    fails("No .pt file", folders["spot"], model_type="pytorch")
     no_cfg = tmp_path / "no_cfg"
     no_cfg.mkdir()
     (no_cfg / "snapshot.pb").write_bytes((folders["spot"] / "snapshot.pb").read_bytes())
@@ -130,3 +137,56 @@ def test_predict_input_checks(spot):
         spot.predict([np.zeros((8, 8, 3), np.uint8), np.zeros((9, 9, 3), np.uint8)])
     with pytest.raises(ValueError, match="HxWx3"):
         spot.predict(np.zeros((2, 8, 8), np.uint8))
+
+
+# ---------------------------------------------------------------------------------- PyTorch (DLC 3)
+@pytest.fixture(scope="module")
+def torch_folder(tmp_path_factory):
+    pytest.importorskip("timm")
+    return torch_model(tmp_path_factory.mktemp("torch_model") / "resnet18")
+
+
+def test_pytorch_batched_predict_equals_dlclive_get_pose_per_crop(torch_folder):
+    crops = np.random.default_rng(4).integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    with PoseModel.load(torch_folder, threads=1, device="cpu") as model:
+        assert model.model_type == "pytorch" and model.batched
+        assert model.joint_names == list(JOINTS)
+        assert "pytorch" in model.description and "cpu" in model.description
+        a = model.predict(crops)
+        reference = np.stack([model._dlc.get_pose(c) for c in crops])  # DLC-Live itself, crop by crop
+    assert a.shape == (5, 3, 3)
+    np.testing.assert_allclose(a, reference, atol=1e-3)
+    assert np.ptp(a[:, 0, 0]) > 0  # crop-dependent output, so the comparison means something
+    with PoseModel.load(torch_folder, model_type="pytorch", batching=False, threads=1, device="cpu") as single:
+        np.testing.assert_allclose(single.predict(crops), a, atol=1e-3)
+
+
+def test_bad_pytorch_model_folders(torch_folder, tmp_path):
+    import shutil
+
+    import torch
+
+    def fails(match, folder):
+        with pytest.raises(OmniTraxError, match=match) as err:
+            PoseModel.load(folder, device="cpu")
+        assert "\n" not in str(err.value)
+
+    raw = torch.load(next(torch_folder.glob("*.pt")), weights_only=True)
+    cases = {
+        "garbage": (b"not a model", "Cannot read"),
+        "no_weights": ({"config": raw["config"]}, "no 'pose' weights"),
+        "no_config": ({"pose": raw["pose"]}, "no model config"),
+        "top_down": ({"config": dict(raw["config"], method="td"), "pose": raw["pose"]}, "top-down"),
+    }
+    for name, (content, match) in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        if isinstance(content, bytes):
+            (folder / "snapshot.pt").write_bytes(content)
+        else:
+            torch.save(content, folder / "snapshot.pt")
+        fails(match, folder)
+    two = tmp_path / "two"
+    shutil.copytree(torch_folder, two)
+    shutil.copy(two / "snapshot.pt", two / "other.pt")
+    fails("2 .pt files", two)

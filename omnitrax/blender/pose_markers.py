@@ -143,3 +143,53 @@ def write_poses(clip, poses, frames: ClipFrames, names: dict, pcutoff: float) ->
                 pcutoff=float(pcutoff))
     clip[META_KEY] = meta
     return written
+
+
+def skeleton_shapes(clip, scene_frame: int, labels: bool = False):
+    """Keypoints and bones of every animal at this scene frame, for the Clip Editor overlay.
+
+    Colours follow the animal's track colour; disabled (low-likelihood) keypoints and the bones that
+    touch them are dim and dashed. Normalised marker coordinates, as the overlay expects.
+    """
+    from .overlay import Label, Shapes
+
+    obj = pose_object(clip)
+    meta = _meta(clip)
+    if obj is None or not meta.get("joints"):
+        return None
+    marker_frame = int(ClipFrames.of(clip).marker_from_scene(int(scene_frame)))
+    animals = {}
+    for track in obj.tracks:
+        if track.hide:
+            continue
+        marker = track.markers.find_frame(marker_frame, exact=True)
+        if marker is None:
+            continue
+        animal, _, joint = track.name.rpartition(".")
+        animals.setdefault(animal, {})[joint] = (tuple(marker.co), bool(marker.mute))
+    segments, seg_colors, dashed, points, point_colors, texts = [], [], [], [], [], []
+    for animal, joints in animals.items():
+        owner = clip.tracking.tracks.get(animal)
+        rgb = tuple(owner.color) if owner is not None and owner.use_custom_color else (1.0, 0.6, 0.1)
+        for a, b in meta.get("skeleton", []):
+            if a in joints and b in joints:
+                muted = joints[a][1] or joints[b][1]
+                segments.append([joints[a][0], joints[b][0]])
+                seg_colors.append((*rgb, 0.4 if muted else 0.9))
+                dashed.append(muted)
+        for joint, (co, muted) in joints.items():
+            points.append(co)
+            point_colors.append((*rgb, 0.35 if muted else 1.0))
+            if labels:
+                texts.append(Label(joint, co, (*rgb, 0.35 if muted else 1.0), (4.0, 4.0)))
+    return Shapes(segments=np.array(segments, float).reshape(-1, 2, 2), segment_colors=np.array(seg_colors).reshape(-1, 4),
+                  dashed=np.array(dashed, bool), points=np.array(points, float).reshape(-1, 2),
+                  point_colors=np.array(point_colors).reshape(-1, 4), labels=texts)
+
+
+def skeleton_layer(context, clip, scene_frame):
+    """The overlay layer callback: skeletons when 'Show skeletons' is on."""
+    props = context.scene.omnitrax
+    if not props.show_skeleton:
+        return None
+    return skeleton_shapes(clip, scene_frame, props.skeleton_labels)

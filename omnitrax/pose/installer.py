@@ -31,6 +31,7 @@ POSE_PACKAGES: tuple[str, ...] = (
     "tensorflow-cpu==2.21.0",
     "torch==2.14.1",
     "torchvision==0.29.1",
+    "timm==1.0.31",  # DeepLabCut 3 backbones: dlclive's PyTorch path does not import without it
     "numpy==1.26.4",
 )
 # Roughly how many distributions pip collects for POSE_PACKAGES (dependencies included); only used to

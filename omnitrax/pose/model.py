@@ -1,8 +1,10 @@
 """A DeepLabCut pose model loaded with DeepLabCut-Live 1.1.0, predicting many crops per call.
 
 Supported: exported TensorFlow models (a folder with pose_cfg.yaml and one frozen-graph .pb,
-DLC-Live model_type "base"). DLC-Live 1.1.0's "lite" (TFLite) and TensorRT paths are broken and are
-refused. dlclive, tensorflow and torch are imported only when a model is loaded.
+DLC-Live model_type "base") and bottom-up DeepLabCut 3 PyTorch models (a folder with one .pt holding
+{"config": ..., "pose": state_dict}, model_type "pytorch"). DLC-Live 1.1.0's "lite" (TFLite) and
+TensorRT paths are broken and are refused. dlclive, tensorflow and torch are imported only when a
+model is loaded.
 
 predict() takes crops as OpenCV gives them (BGR uint8, like DLCLive.get_pose, which converts them to
 RGB) and returns keypoints in crop pixels (origin top-left, integer = pixel centre, DLC's own
@@ -11,6 +13,7 @@ convention) with the network's likelihood.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +21,8 @@ import numpy as np
 
 from ..errors import OmniTraxError
 
-TF_TYPES = ("tensorflow", "base")
 BROKEN_TYPES = ("lite", "tflite", "tensorrt")
-MODEL_TYPES = ("auto",) + TF_TYPES
+MODEL_TYPES = ("auto", "tensorflow", "base", "pytorch")
 PROBE_SIZE = 64  # crop size (px) used to start and check the network when the model has no fixed size
 SAME_POSE_TOLERANCE = 1e-3  # px: the batched path must agree with get_pose this closely
 
@@ -32,7 +34,7 @@ def _read_yaml(path: Path) -> dict:
         with open(path, encoding="utf-8") as f:
             data = ruamel.yaml.YAML(typ="safe", pure=True).load(f)
     except (OSError, ruamel.yaml.YAMLError) as exc:
-        raise OmniTraxError(f"Cannot read {path}: {str(exc).splitlines()[0]}; fix or re-export the file.") from None
+        raise OmniTraxError(f"Cannot read {path} ({_first_line(exc)}); fix or re-export the file.") from None
     if not isinstance(data, dict):
         raise OmniTraxError(f"{path} is not a YAML mapping; is it a DeepLabCut config file?")
     return data
@@ -81,24 +83,32 @@ def _check_folder(folder) -> Path:
         raise OmniTraxError(f"Pose model folder {folder} not found; check the path.")
     if not folder.is_dir():
         raise OmniTraxError(f"{folder} is a file; give the folder of an exported DeepLabCut model "
-                            f"(pose_cfg.yaml + one .pb).")
+                            f"(pose_cfg.yaml + one .pb, or one .pt).")
     return folder
 
 
 def _model_type(folder: Path, model_type: str) -> str:
+    """'tensorflow' or 'pytorch' for a model folder, checking that the files the type needs are there."""
     kind = str(model_type).lower()
     if kind in BROKEN_TYPES:
         raise OmniTraxError(f"Model type '{model_type}' is not supported: DeepLabCut-Live 1.1.0's lite/TensorRT "
-                            f"paths are broken; use 'auto' for the TensorFlow model.")
+                            f"paths are broken; use 'auto', 'tensorflow' or 'pytorch'.")
     if kind not in MODEL_TYPES:
         raise OmniTraxError(f"Unknown model type '{model_type}'; choose one of {', '.join(MODEL_TYPES)}.")
-    pbs = sorted(folder.glob("*.pb"))
-    if kind == "auto" and not pbs:
-        if any(folder.glob("*.pt")):
-            raise OmniTraxError(f"{folder} holds a PyTorch (.pt) model, which this version cannot run yet; "
-                                f"export the model for TensorFlow (pose_cfg.yaml + .pb).")
-        raise OmniTraxError(f"No pose model in {folder}: expected pose_cfg.yaml and one .pb file; export the "
-                            f"model with deeplabcut.export_model.")
+    pbs, pts = sorted(folder.glob("*.pb")), sorted(folder.glob("*.pt"))
+    if kind == "auto":
+        if not pbs and not pts:
+            raise OmniTraxError(f"No pose model in {folder}: expected pose_cfg.yaml and one .pb file (TensorFlow) "
+                                f"or one .pt file (PyTorch); export the model with deeplabcut.export_model.")
+        kind = "tensorflow" if pbs else "pytorch"
+    if kind == "pytorch":
+        if not pts:
+            raise OmniTraxError(f"No .pt file in {folder}; a PyTorch model folder needs the exported DeepLabCut 3 "
+                                f".pt file.")
+        if len(pts) > 1:
+            raise OmniTraxError(f"{folder} holds {len(pts)} .pt files ({', '.join(p.name for p in pts)}); keep only "
+                                f"the exported model's one.")
+        return "pytorch"
     if not pbs:
         raise OmniTraxError(f"No .pb file in {folder}; a TensorFlow model folder needs pose_cfg.yaml and one "
                             f"frozen-graph .pb (deeplabcut.export_model).")
@@ -111,14 +121,66 @@ def _model_type(folder: Path, model_type: str) -> str:
     return "tensorflow"
 
 
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
+def _import_dlclive(kind: str):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Importing torchvision after tensorflow segfaults here (torchvision 0.29.1, tensorflow-cpu 2.21, measured);
+    # the other order works, so torchvision (used by dlclive's PyTorch runner) goes first.
+    if "tensorflow" not in sys.modules:
+        try:
+            import torchvision  # noqa: F401
+        except ImportError:
+            pass
+    elif kind == "pytorch" and "torchvision" not in sys.modules:
+        raise OmniTraxError("A PyTorch pose model cannot be loaded after TensorFlow in the same process "
+                            "(torchvision crashes); restart and load the PyTorch model first.")
+    try:
+        from dlclive import DLCLive
+        if kind == "tensorflow":
+            import tensorflow  # noqa: F401
+        else:
+            import dlclive.pose_estimation_pytorch.runner  # noqa: F401  (needs torch, torchvision, timm)
+    except ImportError as exc:
+        needs = "tensorflow" if kind == "tensorflow" else "torch, torchvision and timm"
+        raise OmniTraxError(f"{kind} pose models need deeplabcut-live and {needs} ({_first_line(exc)}); install the "
+                            f"pose dependencies.") from None
+    return DLCLive
+
+
+def _read_torch_config(path: Path) -> dict:
+    import torch
+
+    try:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise OmniTraxError(f"Cannot read the PyTorch model {path} ({_first_line(exc)}); re-export it with "
+                            f"deeplabcut.export_model.") from None
+    if not isinstance(raw, dict) or "pose" not in raw:
+        raise OmniTraxError(f"{path} is not an exported DeepLabCut 3 model (no 'pose' weights); re-export it with "
+                            f"deeplabcut.export_model.")
+    cfg = raw.get("config")
+    if not isinstance(cfg, dict) or "model" not in cfg:
+        raise OmniTraxError(f"{path} holds no model config; re-export it with deeplabcut.export_model.")
+    if cfg.get("method", "bu") != "bu":
+        raise OmniTraxError(f"{path} is a top-down model (it needs its own detector); OmniTrax cuts the crops "
+                            f"itself: use a bottom-up (single-animal) model.")
+    return cfg
+
+
 @dataclass
 class PoseModel:
     """A loaded pose network. Make one with PoseModel.load(folder); close() frees it.
 
     joint_names: the model's body parts, in output order.
     skeleton:    joint-name pairs to draw as bones (empty when no config gave one).
-    input_size:  the square crop size (px) the network needs, or None when any size works.
+    input_size:  the square crop size (px) the network needs, or None when any size works
+                 (DeepLabCut's exported models take any size).
     batched:     True when predict() runs all crops in one network call.
+    device:      where the network runs ("CPU", "cuda", ...).
     """
 
     folder: Path
@@ -130,86 +192,100 @@ class PoseModel:
     device: str = "CPU"
     note: str = ""  # why batching is off, when it is
     _dlc: object = None
-    _session: object = None  # (tf session, input tensor, output tensors) of the batched path
+    _session: object = None  # TF: (session, input tensor, output tensors) of the batched path
     _cfg: dict = field(default_factory=dict)
     _tf_config: object = None
 
     # -------------------------------------------------------------------------------- loading
     @classmethod
     def load(cls, folder, model_type: str = "auto", skeleton_config=None, batching: bool = True,
-             threads: int | None = None) -> "PoseModel":
+             threads: int | None = None, device: str | None = None) -> "PoseModel":
         """Load an exported DeepLabCut model folder with DeepLabCut-Live.
 
-        model_type: "auto" (TensorFlow when the folder has a .pb), "tensorflow" / "base".
+        folder:     TensorFlow: pose_cfg.yaml + one frozen-graph .pb; PyTorch (DeepLabCut 3): one .pt.
+        model_type: "auto" (TensorFlow when the folder has a .pb, else PyTorch), "tensorflow" / "base",
+                    or "pytorch". "lite" and "tensorrt" are refused (broken in DeepLabCut-Live 1.1.0).
         skeleton_config: a DLC project config.yaml whose `skeleton` to use; default: the config.yaml
                          in the model folder or up to two folders above, when there is one.
         batching:   False forces one DLC-Live get_pose call per crop (for comparisons).
-        threads:    TensorFlow intra-op threads (None: TensorFlow's default).
+        threads:    CPU threads for the network (None: the library's default). PyTorch's setting is
+                    process-wide.
+        device:     PyTorch only: "cpu", "cuda", "cuda:0", ... (None: cuda when available).
         """
         folder = _check_folder(folder)
         kind = _model_type(folder, model_type)
-        cfg = _read_yaml(folder / "pose_cfg.yaml")
-        missing = [k for k in ("stride", "location_refinement") if k not in cfg]
-        if missing:
-            raise OmniTraxError(f"{folder / 'pose_cfg.yaml'} lacks {', '.join(missing)}; is it an exported "
-                                f"DeepLabCut pose_cfg.yaml?")
-        if cfg.get("location_refinement") and "locref_stdev" not in cfg:
-            raise OmniTraxError(f"{folder / 'pose_cfg.yaml'} lacks locref_stdev; re-export the model.")
+        DLCLive = _import_dlclive(kind)
+        if kind == "tensorflow":
+            cfg = _read_yaml(folder / "pose_cfg.yaml")
+            missing = [k for k in ("stride", "location_refinement") if k not in cfg]
+            if missing:
+                raise OmniTraxError(f"{folder / 'pose_cfg.yaml'} lacks {', '.join(missing)}; is it an exported "
+                                    f"DeepLabCut pose_cfg.yaml?")
+            if cfg.get("location_refinement") and "locref_stdev" not in cfg:
+                raise OmniTraxError(f"{folder / 'pose_cfg.yaml'} lacks locref_stdev; re-export the model.")
+            names = cfg.get("all_joints_names") or []
+        else:
+            cfg = _read_torch_config(next(folder.glob("*.pt")))
+            names = (cfg.get("metadata") or {}).get("bodyparts") or []
         model = cls(folder=folder, model_type=kind, joint_names=[], _cfg=cfg)
-        model._start_tensorflow(threads)
-        names = cfg.get("all_joints_names") or []
-        n = model._probe_joints()
+        model._start(DLCLive, threads, device)
+        n = np.asarray(model._dlc.pose).shape[0]
         model.joint_names = [str(j) for j in names] if len(names) == n else [f"joint{i}" for i in range(n)]
         if skeleton_config is not None:
             model.skeleton = read_skeleton(skeleton_config, model.joint_names, strict=True)
         else:
             found = _find_project_config(folder)
-            model.skeleton = read_skeleton(found, model.joint_names, strict=False) if found else []
+            try:
+                model.skeleton = read_skeleton(found, model.joint_names, strict=False) if found else []
+            except OmniTraxError:  # an unreadable config nearby is not the model's: no skeleton then
+                model.skeleton = []
         if batching:
-            model._start_batching(threads)
+            model._start_batching()
         else:
             model.note = "batching off by request"
         return model
 
-    def _start_tensorflow(self, threads):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    def _start(self, DLCLive, threads, device):
+        probe = np.zeros((PROBE_SIZE, PROBE_SIZE, 3), np.uint8)
         try:
-            import tensorflow as tf
-            from dlclive import DLCLive
-        except ImportError as exc:
-            raise OmniTraxError(f"Pose estimation needs deeplabcut-live and tensorflow ({exc}); install the pose "
-                                f"dependencies.") from None
-        config = None
-        if threads:
-            config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=int(threads),
-                                              inter_op_parallelism_threads=1)
-        self._tf_config = config
-        self._dlc = DLCLive(str(self.folder), model_type="base", tf_config=config)
-        try:
-            self._dlc.init_inference(np.zeros((PROBE_SIZE, PROBE_SIZE, 3), np.uint8))
-        except Exception as exc:  # a damaged or foreign .pb surfaces here as a TF/protobuf error
-            raise OmniTraxError(f"DeepLabCut-Live cannot run the model in {self.folder} "
-                                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            if self.model_type == "tensorflow":
+                import tensorflow as tf
+
+                if threads:
+                    self._tf_config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=int(threads),
+                                                               inter_op_parallelism_threads=1)
+                self._dlc = DLCLive(str(self.folder), model_type="base", tf_config=self._tf_config)
+                self._dlc.init_inference(probe)
+                self.device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+            else:
+                import torch
+
+                if threads:
+                    torch.set_num_threads(int(threads))
+                pt = next(self.folder.glob("*.pt"))
+                self._dlc = DLCLive(str(pt), model_type="pytorch", device=device, single_animal=True)
+                self._dlc.init_inference(probe)
+                self.device = str(self._dlc.runner.device)
+        except OmniTraxError:
+            raise
+        except Exception as exc:  # a damaged or foreign model surfaces here as a TF/protobuf/torch error
+            raise OmniTraxError(f"DeepLabCut-Live cannot run the model in {self.folder} ({_first_line(exc)}); "
                                 f"re-export it with deeplabcut.export_model.") from None
-        self.device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
 
-    def _probe_joints(self) -> int:
-        pose = np.asarray(self._dlc.pose)
-        return pose.shape[0]
-
-    def _start_batching(self, threads):
-        runner = self._dlc.runner
-        if len(runner.outputs) < 2:
-            self.note = "one get_pose per crop: the model decodes poses inside its graph (TFGPUinference)"
-            return
-        if runner.inputs.shape.rank == 4 and runner.inputs.shape[0] is None:
-            self._session = (runner.sess, runner.inputs, runner.outputs)
-        else:
-            try:
-                self._session = self._batch_graph(runner)
-            except Exception as exc:
-                self.note = f"one get_pose per crop: cannot rebuild the graph for batches ({type(exc).__name__})"
+    def _start_batching(self):
+        if self.model_type == "tensorflow":
+            runner = self._dlc.runner
+            if len(runner.outputs) < 2:
+                self.note = "one get_pose per crop: the model decodes poses inside its graph (TFGPUinference)"
                 return
+            if runner.inputs.shape.rank == 4 and runner.inputs.shape[0] is None:
+                self._session = (runner.sess, runner.inputs, runner.outputs)
+            else:
+                try:
+                    self._session = self._batch_graph(runner)
+                except Exception as exc:
+                    self.note = f"one get_pose per crop: cannot rebuild the graph for batches ({type(exc).__name__})"
+                    return
         # check: a batch of two different crops gives get_pose's keypoints
         rng = np.random.default_rng(0)
         probe = rng.integers(0, 256, (2, PROBE_SIZE, PROBE_SIZE, 3), dtype=np.uint8)
@@ -223,7 +299,7 @@ class PoseModel:
             self.batched = True
         else:
             self._session = None
-            self.note = "one get_pose per crop: the graph does not give per-crop results for a batch"
+            self.note = "one get_pose per crop: the network does not give per-crop results for a batch"
 
     def _batch_graph(self, runner):
         """A copy of the model's graph whose input placeholder accepts any batch size."""
@@ -279,14 +355,30 @@ class PoseModel:
         return self._predict_each(batch)
 
     def _predict_each(self, batch) -> np.ndarray:
+        # (J, 3); TF models with num_outputs > 1 give (J, 3 * n), best candidate first
         return np.stack([np.asarray(self._dlc.get_pose(im), np.float64)[:, :3] for im in batch])
 
     def _predict_batched(self, batch) -> np.ndarray:
+        rgb = _bgr_to_rgb(batch)  # as DLCLive does before running the network
+        if self.model_type == "pytorch":
+            return self._torch_batch(rgb)
         session, x, outputs = self._session
-        rgb = np.ascontiguousarray(batch[..., ::-1], np.float32)  # BGR -> RGB, as DLCLive does
-        scmap, locref = session.run(outputs[:2], feed_dict={x: rgb})
+        scmap, locref = session.run(outputs[:2], feed_dict={x: rgb.astype(np.float32)})
         return decode(scmap, locref if self._cfg.get("location_refinement") else None,
                       float(self._cfg["stride"]), float(self._cfg.get("locref_stdev", 1.0)))
+
+    def _torch_batch(self, rgb) -> np.ndarray:
+        """One forward pass on the whole batch, the steps of DLC-Live's PyTorchRunner.get_pose."""
+        import torch
+
+        runner = self._dlc.runner
+        with torch.inference_mode():
+            x = runner.pose_transform(torch.from_numpy(np.ascontiguousarray(rgb)).permute(0, 3, 1, 2))
+            x = x.to(runner.device)
+            if runner.precision == "FP16":
+                x = x.half()
+            poses = runner.model.get_predictions(runner.model(x))["bodypart"]["poses"]  # (K, animals, J, 3)
+            return poses[:, 0].float().cpu().numpy().astype(np.float64)
 
     def close(self):
         if self._session is not None and self._session[0] is not self._dlc.runner.sess:
@@ -301,6 +393,17 @@ class PoseModel:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _bgr_to_rgb(batch: np.ndarray) -> np.ndarray:
+    """(K, H, W, 3) BGR -> RGB, same dtype (OpenCV's channel swap is several times faster than numpy's)."""
+    k, h, w, _ = batch.shape
+    if batch.dtype == np.uint8 and h * k < 32768 and w < 32768:
+        import cv2
+
+        rgb = cv2.cvtColor(np.ascontiguousarray(batch).reshape(k * h, w, 3), cv2.COLOR_BGR2RGB)
+        return rgb.reshape(k, h, w, 3)
+    return np.ascontiguousarray(batch[..., ::-1])
 
 
 def decode(scmap: np.ndarray, locref, stride: float, locref_stdev: float) -> np.ndarray:

@@ -1,0 +1,100 @@
+"""`python -m omnitrax pose`: DeepLabCut-Live poses for tracked animals, written as DeepLabCut files.
+
+The main CLI calls add_parser(subparsers) and, for the chosen command, run(args); it prints
+OmniTraxError messages as `omnitrax: error: <msg>` and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import OmniTraxError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from .crops import ROI_MODES
+    from .estimate import DEFAULT_ROI_SIZE
+
+    p = subparsers.add_parser("pose", help="estimate animal poses with a DeepLabCut model on tracked animals")
+    p.add_argument("video", help="video file")
+    p.add_argument("--tracks", default=None, help="OmniTrax tracks CSV (from the track command); not needed "
+                                                  "with --full-frame")
+    p.add_argument("--model", required=True, help="folder of an exported DeepLabCut model: TensorFlow "
+                                                  "(pose_cfg.yaml + .pb) or PyTorch (.pt)")
+    p.add_argument("--device", default=None, help="PyTorch models: cpu, cuda, cuda:0 ... (default: cuda when "
+                                                  "available)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--full-frame", action="store_true", help="one animal: run the model on whole frames")
+    p.add_argument("--roi-mode", choices=ROI_MODES, default="constant",
+                   help="constant: a square of --roi-size px around each marker (default); box: the "
+                        "marker's box plus --padding, resized to --roi-size")
+    p.add_argument("--roi-size", type=int, default=DEFAULT_ROI_SIZE, help="ROI / crop size in pixels")
+    p.add_argument("--padding", type=float, default=0.0, help="box mode: pixels added around each box")
+    p.add_argument("--skeleton", default=None, help="DeepLabCut project config.yaml with the skeleton "
+                                                    "(default: one found next to or above the model)")
+    p.add_argument("--batch-frames", type=int, default=4, help="frames per network call")
+    p.add_argument("--h5", action=argparse.BooleanOptionalAction, default=True,
+                   help="also write DeepLabCut's .h5 (default: on)")
+    p.set_defaults(func=run)
+    return p
+
+
+class _Progress:
+    """A one-line progress bar on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream, self.tty = stream, stream.isatty()
+        self.start = self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int):
+        now = time.monotonic()
+        if done != total and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        filled = int(30 * done / max(total, 1))
+        fps = done / max(now - self.start, 1e-9)
+        line = f"[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames  {fps:.1f} fps"
+        self.stream.write(("\r" + line + ("\n" if done == total else "")) if self.tty else line + "\n")
+        self.stream.flush()
+
+
+def run(args) -> int:
+    from ..io.tracks_csv import read_tracks_csv
+    from .estimate import estimate_poses
+    from .export import write_dlc_csv, write_dlc_h5
+    from .model import PoseModel
+
+    video = Path(args.video)
+    if not video.is_file():
+        raise OmniTraxError(f"Video file {video} not found: check the path.")
+    if args.tracks is None and not args.full_frame:
+        raise OmniTraxError("Give the animals' tracks with --tracks TRACKS.csv, or --full-frame for a single animal.")
+    tracks = read_tracks_csv(args.tracks) if args.tracks is not None and not args.full_frame else None
+    model = PoseModel.load(args.model, skeleton_config=args.skeleton, device=args.device)
+    what = "whole frames" if args.full_frame else f"{len(tracks.ids())} tracks"
+    print(f"Pose estimation on {video} ({what}) with {model.description}", file=sys.stderr)
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: finish and write
+    try:
+        poses = estimate_poses(video, tracks, model, full_frame=args.full_frame, roi_mode=args.roi_mode,
+                               roi_size=args.roi_size, padding=args.padding, batch_frames=args.batch_frames,
+                               on_progress=_Progress(), should_stop=stop.is_set)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        model.close()
+    if stop.is_set():
+        print("\nStopped: writing the poses found so far.", file=sys.stderr)
+    out = Path(args.out)
+    written = [write_dlc_csv(out / f"{video.stem}_poses.csv", poses)]
+    if args.h5:
+        written.append(write_dlc_h5(out / f"{video.stem}_poses.h5", poses))
+    print(f"{len(poses.ids())} animals, {len(poses.frames())} frames, {len(poses.joint_names)} joints -> "
+          + ", ".join(str(p) for p in written))
+    return 130 if stop.is_set() else 0
