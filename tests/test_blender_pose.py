@@ -89,6 +89,24 @@ obj = clip.tracking.objects["OmniTrax Poses"]
 marker = obj.tracks["track_7.green"].markers.find_frame(4, exact=True)
 marker.co = ((100 + 0.5) / w, 1 - (50 + 0.5) / h)
 result["export"] = run(bpy.ops.omnitrax.export_poses)
+# a run stopped before its first frame (Esc at once) changes nothing
+before = pose_dump()
+job_module = import_module(mod.__name__ + ".blender.pose_job")
+with clip_editor(clip):
+    job = job_module.BlenderPoseJob(bpy.context, clip, full_frame=False)
+job.stop()
+job.start()
+job.wait()
+result["stopped_written"] = job.write_results()
+result["unchanged_after_stop"] = pose_dump() == before
+# a clip without animal tracks: per-track pose asks for tracks; full frame runs on whole frames
+for t in list(clip.tracking.tracks):
+    t.select = True
+with clip_editor(clip):
+    bpy.ops.clip.delete_track(confirm=False)
+result["no_tracks"] = run(bpy.ops.omnitrax.estimate_poses)
+result["full_frame"] = run(bpy.ops.omnitrax.estimate_poses, full_frame=True)
+result["full_frame_poses"] = {k: v for k, v in pose_dump().items() if k.startswith("frame.")}
 report(result)
 '''
 
@@ -138,3 +156,60 @@ def test_estimate_poses_stores_exact_keypoints_and_exports_the_corrections(linux
     expected = np.rint(centres[1]) + [7, 8]
     np.testing.assert_allclose(worker[["x", "y"]].to_numpy(), expected, atol=1e-3)
     assert (worker["likelihood"] > 0.5).all()
+    # the .h5 holds the same numbers, and a maintained third-party reader (movement) agrees with both
+    h5 = pd.read_hdf(out / "spots_poses.h5")
+    np.testing.assert_allclose(h5.to_numpy(), df.to_numpy(), atol=1e-6, equal_nan=True)
+    from movement.io import load_poses
+
+    for path in (out / "spots_poses.csv", out / "spots_poses.h5"):
+        ds = load_poses.from_dlc_file(path, fps=25)
+        position = ds.position.sel(individuals="Worker A", keypoints="blue").to_numpy()
+        assert position.shape[0] == N_FRAMES
+        np.testing.assert_allclose(position.reshape(N_FRAMES, 2), expected, atol=1e-3)
+
+    # stopping at once writes nothing and changes nothing; no tracks -> a clear request, not a fallback
+    assert r["stopped_written"] == 0 and r["unchanged_after_stop"]
+    assert "no animal tracks" in r["no_tracks"] and "full-frame" in r["no_tracks"], r["no_tracks"]
+    assert r["full_frame"] == ["FINISHED"]
+    full = r["full_frame_poses"]
+    assert sorted(full) == [f"frame.{j}" for j in sorted(JOINTS)]
+    for j, joint in enumerate(JOINTS):  # one pose per frame, on one of the animals' spots of that colour
+        for f, (scene_frame, x, y, muted) in enumerate(full[f"frame.{joint}"]):
+            spots = np.rint(centres[:, f]) + OFFSETS[j]
+            assert np.min(np.hypot(spots[:, 0] - x, spots[:, 1] - y)) < 1e-3
+
+
+def test_pytorch_model_gives_the_same_keypoints_in_blender_as_in_the_core(linux_zip, pose_scene, tmp_path):
+    """A DeepLabCut 3 (PyTorch) model through the Blender operator equals the core run on the same tracks."""
+    from omnitrax.pose.estimate import estimate_poses
+    from omnitrax.pose.model import PoseModel
+    from omnitrax.tracking.tracks import Tracks
+    from pose_models import torch_model
+
+    root, centres = pose_scene
+    # off-integer positions: float32 marker coordinates must not move a crop edge across a pixel
+    centres = centres + 0.3
+    model_dir = torch_model(tmp_path / "dlc3")
+    n_t = len(START)
+    tracks = Tracks(track=np.repeat(np.arange(n_t), N_FRAMES), frame=np.tile(np.arange(N_FRAMES), n_t),
+                    x=centres[..., 0].ravel(), y=centres[..., 1].ravel())
+    with PoseModel.load(model_dir) as model:
+        expected = estimate_poses(root / "spots.avi", tracks, model, roi_size=48)
+    body = SCRIPT.split("result = {}")[0] + '''
+props.pose_model_path = MODEL
+result = {"status": run(bpy.ops.omnitrax.estimate_poses), "poses": pose_dump()}
+report(result)
+'''
+    script = (f"ZIP = {str(linux_zip)!r}\nVIDEO = {str(root / 'spots.avi')!r}\nCLIP_START = {CLIP_START}\n"
+              f"MODEL = {str(model_dir)!r}\nOUT = {str(tmp_path / 'out')!r}\n"
+              f"CENTRES = {centres.tolist()!r}\n" + body)
+    r = run_in_blender(script, tmp_path / "home", timeout=600)
+    assert r["status"] == ["FINISHED"], r["status"]
+    names = {0: "track_0", 1: "Worker A", 2: "track_7"}
+    for tid, name in names.items():
+        for j, joint in enumerate(expected.joint_names):
+            rows = expected.select((expected.track == tid) & (expected.joint == j))
+            markers = r["poses"][f"{name}.{joint}"]
+            got = np.array([[m[1], m[2]] for m in markers])
+            np.testing.assert_allclose(got, np.c_[rows.x, rows.y], atol=1e-3)
+            assert [bool(m[3]) for m in markers] == list(rows.likelihood < 0.5)  # below the cut-off: muted
