@@ -213,3 +213,43 @@ report(result)
             got = np.array([[m[1], m[2]] for m in markers])
             np.testing.assert_allclose(got, np.c_[rows.x, rows.y], atol=1e-3)
             assert [bool(m[3]) for m in markers] == list(rows.likelihood < 0.5)  # below the cut-off: muted
+
+
+def test_pose_cli_writes_dlc_files_and_keypoints_into_the_blend(pose_scene, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from omnitrax.blender.headless import write_blend
+    from omnitrax.io.tracks_csv import write_tracks_csv
+    from omnitrax.tracking.settings import TrackingSettings
+    from omnitrax.tracking.tracks import Tracks
+
+    root, centres = pose_scene
+    n_t = len(START)
+    tracks = Tracks(track=np.repeat(np.arange(n_t), N_FRAMES), frame=np.tile(np.arange(N_FRAMES), n_t),
+                    x=centres[..., 0].ravel() + 0.3, y=centres[..., 1].ravel() + 0.3, width=20.0, height=20.0)
+    write_tracks_csv(tmp_path / "tracks.csv", tracks)
+    blend = write_blend(root / "spots.avi", tracks, tmp_path / "spots.blend", TrackingSettings())
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-m", "omnitrax", "pose", str(root / "spots.avi"), "--tracks",
+                           str(tmp_path / "tracks.csv"), "--model", str(root / "dlc-models" / "exported"),
+                           "--out", str(tmp_path / "out"), "--roi-size", "48", "--blend", str(blend)],
+                          capture_output=True, text=True, cwd=repo, env=dict(os.environ, PYTHONPATH=str(repo)))
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_csv(tmp_path / "out" / "spots_poses.csv", header=[0, 1, 2, 3], index_col=0)
+    assert df.shape == (N_FRAMES, n_t * len(JOINTS) * 3)
+    script = f'''
+bpy.ops.wm.open_mainfile(filepath={str(blend)!r})
+clip = bpy.data.movieclips[0]
+w, h = clip.size
+obj = clip.tracking.objects["OmniTrax Poses"]
+report({{t.name: [[m.frame, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5] for m in t.markers] for t in obj.tracks}})
+'''
+    markers = run_in_blender(script, tmp_path / "home")
+    assert sorted(markers) == sorted(f"track_{t}.{j}" for t in range(n_t) for j in JOINTS)
+    for t in range(n_t):
+        for j, joint in enumerate(JOINTS):
+            got = np.array([m[1:] for m in markers[f"track_{t}.{joint}"]])
+            np.testing.assert_allclose(got, np.rint(centres[t]) + OFFSETS[j], atol=1e-3)

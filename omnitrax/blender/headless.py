@@ -1,9 +1,9 @@
-"""Write a .blend with the clip and one tracking track per animal, without a Blender window.
+"""Write a .blend with the clip and one tracking track per animal (and keypoints), without a window.
 
-`python -m omnitrax track VIDEO --blend OUT.blend` calls write_blend(), which runs this module in a
-separate Python process with the bpy package (the CLI itself never imports Blender). The markers are
-written by the same code the add-on uses, so the .blend opens with tracks exactly as if tracked in
-Blender, and the scene carries the settings used.
+`python -m omnitrax track VIDEO --blend OUT.blend` calls write_blend(), and `python -m omnitrax pose ...
+--blend OUT.blend` calls add_poses_to_blend(); both run this module in a separate Python process with
+the bpy package (the CLI itself never imports Blender). The markers are written by the same code the
+add-on uses, so the .blend opens exactly as if tracked in Blender, and the scene carries the settings.
 """
 from __future__ import annotations
 
@@ -25,15 +25,36 @@ def write_blend(video, tracks, out_path: Path, settings) -> Path:
         csv_path = Path(tmp) / "tracks.csv"
         write_tracks_csv(csv_path, tracks)
         package_root = Path(__file__).resolve().parents[2]
-        cmd = [sys.executable, "-m", "omnitrax.blender.headless", str(Path(video).resolve()), str(csv_path),
-               str(out_path), json.dumps(settings.to_dict())]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=str(package_root))
+        _run_blender(["tracks", str(Path(video).resolve()), str(csv_path), str(out_path),
+                      json.dumps(settings.to_dict())], out_path)
+    return out_path
+
+
+def add_poses_to_blend(blend_path: Path, poses, pcutoff: float = 0.5) -> Path:
+    """Store keypoints as markers in a .blend written by write_blend (tracks named track_<id>)."""
+    import numpy as np
+
+    blend_path = Path(blend_path).resolve()
+    if not blend_path.is_file():
+        raise OmniTraxError(f"{blend_path} not found; write it first with `omnitrax track VIDEO --blend ...`.")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "poses.npz"
+        np.savez(data, track=poses.track, frame=poses.frame, joint=poses.joint, x=poses.x, y=poses.y,
+                 likelihood=poses.likelihood, joint_names=np.array(poses.joint_names),
+                 skeleton=np.array(poses.skeleton, dtype=str).reshape(-1, 2))
+        _run_blender(["poses", str(blend_path), str(data), str(pcutoff)], blend_path)
+    return blend_path
+
+
+def _run_blender(args: list, out_path: Path) -> None:
+    package_root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "omnitrax.blender.headless", *args], capture_output=True,
+                          text=True, cwd=str(package_root))
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         if "No module named 'bpy'" in proc.stderr:
             raise OmniTraxError("Writing a .blend needs the bpy package (pip install bpy==5.0.1).")
         raise OmniTraxError(f"Could not write {out_path.name}: {last}")
-    return out_path
 
 
 def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) -> None:
@@ -75,5 +96,36 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     os._exit(0)
 
 
+def _blender_poses(blend_path: str, data_path: str, pcutoff: str) -> None:
+    import os
+
+    import bpy
+    import numpy as np
+
+    import omnitrax
+    from omnitrax.pose.poses import Poses
+
+    from .coords import ClipFrames
+    from .markers import read_tracks
+    from .pose_markers import write_poses
+
+    bpy.ops.wm.open_mainfile(filepath=blend_path)
+    omnitrax.register()
+    clip = bpy.data.movieclips[0]
+    d = np.load(data_path)
+    poses = Poses(track=d["track"], frame=d["frame"], joint=d["joint"], x=d["x"], y=d["y"],
+                  likelihood=d["likelihood"], joint_names=list(d["joint_names"]),
+                  skeleton=[tuple(b) for b in d["skeleton"]])
+    frames = ClipFrames.of(clip)
+    names = read_tracks(clip, frames)[1]
+    write_poses(clip, poses, frames, {t: names.get(t, f"track_{t}") for t in poses.ids()}, float(pcutoff))
+    bpy.ops.wm.save_mainfile()
+    sys.stdout.flush()
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    _blender_main(*sys.argv[1:5])
+    if sys.argv[1] == "poses":
+        _blender_poses(*sys.argv[2:5])
+    else:
+        _blender_main(*sys.argv[2:6])

@@ -39,6 +39,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--batch-frames", type=int, default=4, help="frames per network call")
     p.add_argument("--h5", action=argparse.BooleanOptionalAction, default=True,
                    help="also write DeepLabCut's .h5 (default: on)")
+    p.add_argument("--blend", default=None, help="also store the keypoints as markers in this .blend (one "
+                                                 "written by `omnitrax track VIDEO --blend`)")
+    p.add_argument("--pcutoff", type=float, default=0.5, help="--blend: keypoints below this likelihood are "
+                                                              "disabled markers")
     p.set_defaults(func=run)
     return p
 
@@ -95,6 +99,10 @@ def run(args) -> int:
     written = [write_dlc_csv(out / f"{video.stem}_poses.csv", poses)]
     if args.h5:
         written.append(write_dlc_h5(out / f"{video.stem}_poses.h5", poses))
+    if args.blend:
+        from ..blender.headless import add_poses_to_blend
+
+        written.append(add_poses_to_blend(args.blend, poses, args.pcutoff))
     print(f"{len(poses.ids())} animals, {len(poses.frames())} frames, {len(poses.joint_names)} joints -> "
           + ", ".join(str(p) for p in written))
     return 130 if stop.is_set() else 0
