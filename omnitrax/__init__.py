@@ -5,7 +5,8 @@ This file only registers the Blender layer. It imports nothing at module load, s
 enabling the add-on never loads OpenCV, TensorFlow or torch.
 """
 
-_MODULES = ("properties", "blender.overlay", "operators", "pose_operators", "ui_panels", "blender.pose_packages")
+_MODULES = ("properties", "blender.overlay", "operators", "pose_operators", "dataset_operators", "settings_operators", "ui_panels",
+            "blender.pose_packages")
 
 
 def _blender_modules():

@@ -1,4 +1,4 @@
-"""`python -m omnitrax`: the headless pipeline (track, evaluate, pose) for scripts and batches."""
+"""`python -m omnitrax`: the headless pipeline (track, evaluate, pose, batch) for scripts and batches."""
 from __future__ import annotations
 
 import argparse
@@ -63,9 +63,9 @@ def _settings(args):
 class _ProgressPrinter:
     """A one-line progress bar on a terminal, a line every few seconds otherwise."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = sys.stderr if stream is None else stream  # looked up now: callers may redirect it
+        self.tty = self.stream.isatty()
         self.last = 0.0
 
     def __call__(self, p) -> None:
@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .pose.cli import add_parser as add_pose_parser
 
     add_pose_parser(sub)
+    from .io.datasets_cli import add_parsers as add_dataset_parsers
+
+    add_dataset_parsers(sub)
+    from .batch import add_parser as add_batch_parser
+
+    add_batch_parser(sub)
     return parser
 
 

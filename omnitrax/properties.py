@@ -151,7 +151,8 @@ class OmniTraxSettings(bpy.types.PropertyGroup):
     # --- pose estimation -------------------------------------------------------------------------
     pose_model_path: StringProperty(
         name="Pose model", subtype="DIR_PATH", default="",
-        description="Exported DeepLabCut model folder (TensorFlow: pose_cfg.yaml + .pb; DeepLabCut 3: .pt)",
+        description="Exported DeepLabCut model folder (TensorFlow: pose_cfg.yaml + .pb; DeepLabCut 3: .pt). "
+                    "Empty: the bundled ant model (head, thorax, abdomen)",
     )
     pose_skeleton_path: StringProperty(
         name="Skeleton", subtype="FILE_PATH", default="",

@@ -28,3 +28,8 @@ def default_yolo_model() -> Path:
 
 def default_yolo_names() -> Path:
     return data_dir() / "models" / "ants_yolo.names"
+
+
+def default_pose_model() -> Path:
+    """The bundled DeepLabCut-format ant pose model folder (head, thorax, abdomen; tools/train_pose.py)."""
+    return data_dir() / "models" / "ants_pose"

@@ -29,6 +29,9 @@ class OMNITRAX_PT_clip(_OmniTraxPanel, bpy.types.Panel):
         col.scale_y = 1.4
         col.operator("omnitrax.track", text="Track From Start", icon="PLAY").restart = True
         col.operator("omnitrax.track", text="Continue From This Frame", icon="FRAME_NEXT").restart = False
+        row = layout.row(align=True)
+        row.operator("omnitrax.save_settings", icon="EXPORT")
+        row.operator("omnitrax.load_settings", icon="IMPORT")
 
 
 class OMNITRAX_PT_detection(_OmniTraxPanel, bpy.types.Panel):
@@ -104,6 +107,9 @@ class OMNITRAX_PT_export(_OmniTraxPanel, bpy.types.Panel):
         row.operator("omnitrax.export_tracks", text="Export All", icon="EXPORT").selected_only = False
         row.operator("omnitrax.export_tracks", text="Selected").selected_only = True
         layout.operator("omnitrax.export_poses", icon="ARMATURE_DATA")
+        from .dataset_operators import draw_export_datasets
+
+        draw_export_datasets(layout)
 
 
 class OMNITRAX_PT_pose(_OmniTraxPanel, bpy.types.Panel):

@@ -9,7 +9,7 @@ import omnitrax
 ROOT = Path(__file__).resolve().parents[1]
 CORE_PACKAGES = ("omnitrax.tracking", "omnitrax.io", "omnitrax.pose")
 CORE_MODULES = ("omnitrax.errors", "omnitrax.resources", "omnitrax.video", "omnitrax.synthetic",
-                "omnitrax.cli", "omnitrax.__main__")
+                "omnitrax.cli", "omnitrax.__main__", "omnitrax.batch", "omnitrax.settings_file")
 
 
 def core_module_names():

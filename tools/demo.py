@@ -4,6 +4,8 @@
    exporting the tidy CSV, MOTChallenge text and upstream-style per-track files, and a .blend with
    one tracking track per ant (written by the add-on's own Blender layer, through bpy).
 2. `python -m omnitrax evaluate` against the clip's exact ground truth (MOTA, IDF1, HOTA).
+3. `python -m omnitrax pose` with the bundled DeepLabCut-format ant pose model on every track, written
+   as DeepLabCut CSV/.h5 and as keypoint markers into the same .blend.
 Everything lands in demo_output/.
 """
 from __future__ import annotations
@@ -31,8 +33,14 @@ def main() -> int:
              "--export", "csv,mot,legacy", "--blend", str((OUT / "ants.blend").relative_to(ROOT)))
     omnitrax("evaluate", "--gt", str(truth.relative_to(ROOT)),
              "--pred", str((OUT / "ants_tracks.csv").relative_to(ROOT)))
-    print(f"\nDone. Open {(OUT / 'ants.blend').relative_to(ROOT)} in Blender 4.2+ (Movie Clip Editor shows one "
-          f"track per ant); the tracks are in {(OUT / 'ants_tracks.csv').relative_to(ROOT)}.")
+    pose_model = ROOT / "data" / "models" / "ants_pose"
+    omnitrax("pose", str(sample.relative_to(ROOT)), "--tracks", str((OUT / "ants_tracks.csv").relative_to(ROOT)),
+             "--model", str(pose_model.relative_to(ROOT)), "--out", str(OUT.relative_to(ROOT)),
+             "--blend", str((OUT / "ants.blend").relative_to(ROOT)))
+    print(f"\nDone. Open {(OUT / 'ants.blend').relative_to(ROOT)} in Blender 4.2+: the Movie Clip Editor shows one "
+          f"track per ant, and the tracking object 'OmniTrax Poses' holds head/thorax/abdomen keypoints.\n"
+          f"Tracks: {(OUT / 'ants_tracks.csv').relative_to(ROOT)}; poses (DeepLabCut layout): "
+          f"{(OUT / 'ants_poses.csv').relative_to(ROOT)}")
     return 0
 
 

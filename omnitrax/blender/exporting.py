@@ -29,6 +29,11 @@ def _make(out: Path) -> None:
 
 def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
     """<clip>_poses.csv (and .h5 when PyTables is there) from the keypoint markers as the user left them."""
+    try:
+        import pandas  # noqa: F401  (the DeepLabCut files are written with pandas)
+    except ImportError:
+        raise OmniTraxError("Exporting poses needs pandas: install the pose-estimation packages in the OmniTrax "
+                            "add-on preferences.") from None
     from ..pose.export import write_dlc_csv, write_dlc_h5
     from .pose_markers import read_poses
 

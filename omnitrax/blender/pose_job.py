@@ -24,9 +24,12 @@ class BlenderPoseJob:
         self.frames = ClipFrames.of(clip)
         self.full_frame = full_frame
         self.pcutoff = props.pcutoff
-        folder = bpy.path.abspath(props.pose_model_path) if props.pose_model_path else ""
-        if not folder:
-            raise OmniTraxError("Choose the exported DeepLabCut model folder in the Pose panel.")
+        if props.pose_model_path:
+            folder = bpy.path.abspath(props.pose_model_path)
+        else:  # the bundled ant model, as the detector falls back to the bundled ant detector
+            from .. import resources
+
+            folder = str(resources.default_pose_model())
         self.model_folder = folder
         self.skeleton = bpy.path.abspath(props.pose_skeleton_path) if props.pose_skeleton_path else None
         self.video = bpy.path.abspath(clip.filepath)

@@ -50,7 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 class _Progress:
     """A one-line progress bar on a terminal, a line every few seconds otherwise."""
 
-    def __init__(self, stream=sys.stderr):
+    def __init__(self, stream=None):
+        stream = sys.stderr if stream is None else stream  # looked up now: tests and callers may redirect it
         self.stream, self.tty = stream, stream.isatty()
         self.start = self.last = time.monotonic()
 

@@ -1,0 +1,218 @@
+"""Settings files: the tracking and pose settings of Blender's OmniTrax panel as TOML or YAML (bpy-free).
+
+A file has two sections whose keys are the Blender property names (= TrackingSettings field names):
+
+    [tracking]                      tracking:
+    detector = "background"           detector: background
+    max_distance = 40.0               max_distance: 40.0
+    [pose]                          pose:
+    pose_model_path = "models/dlc"    pose_model_path: models/dlc
+
+Keys may also stand at the top level without a section. Missing keys take the defaults (Blender's).
+Enum values are written lower-case; upper-case (as Blender shows them) is accepted. Relative paths
+(and Blender's `//` prefix) are resolved against the settings file's folder. Any unknown key is an
+error that lists the known ones. The format is chosen by the suffix: .toml, or .yaml / .yml.
+"""
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+from .errors import OmniTraxError
+from .tracking.settings import TrackingSettings
+
+#: pose settings (Blender property names) and their defaults, as in Blender's panel
+POSE_DEFAULTS = {
+    "pose_model_path": "",  # exported DeepLabCut model folder; empty = no pose estimation
+    "pose_skeleton_path": "",  # DeepLabCut project config.yaml with the skeleton; empty = next to the model
+    "pose_roi_mode": "constant",  # "constant" | "box"
+    "pose_roi_size": 96,  # px, side of the square crop around each animal
+    "pose_padding": 10,  # px added around the marker box (box mode)
+    "pcutoff": 0.5,  # likelihood below which keypoints are shown disabled
+}
+POSE_CHOICES = {"pose_roi_mode": ("constant", "box")}
+TRACKING_DEFAULTS = {f.name: f.default for f in fields(TrackingSettings)}
+#: settings holding file or folder paths (resolved against the settings file's folder)
+PATH_KEYS = tuple(k for k in (*TRACKING_DEFAULTS, *POSE_DEFAULTS) if k.endswith("_path"))
+SUFFIXES = (".toml", ".yaml", ".yml")
+
+
+def _known_names() -> str:
+    return ", ".join(sorted((*TRACKING_DEFAULTS, *POSE_DEFAULTS)))
+
+
+def _format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise OmniTraxError(f"Settings file {path} must end in .toml, .yaml or .yml.")
+    return "toml" if suffix == ".toml" else "yaml"
+
+
+def _coerce(name: str, value, default, where: str):
+    """value converted to the type of default; a wrong type is an OmniTraxError naming the setting."""
+    def bad(kind):
+        return OmniTraxError(f"Setting {name} in {where} must be {kind}, got {value!r}.")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise bad("a whole number")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise bad("text")
+    return value
+
+
+def _resolve(value: str, folder: Path) -> str:
+    """A path from a settings file: `//x` and relative paths are taken from the file's folder."""
+    if not value:
+        return value
+    if value.startswith("//"):
+        value = value[2:]
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else (folder / p).resolve())
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError:  # Blender's own Python has no PyYAML
+        raise OmniTraxError("YAML settings files need the PyYAML package, which this Python lacks: use a .toml "
+                            "file instead.") from None
+    return yaml
+
+
+def _load(path: Path) -> dict:
+    if not path.is_file():
+        raise OmniTraxError(f"Settings file {path} not found: check the path.")
+    text = path.read_text(encoding="utf-8-sig")
+    if _format(path) == "toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise OmniTraxError(f"Settings file {path} is not valid TOML: {exc}.") from None
+    else:
+        yaml = _yaml()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            first = " ".join(str(exc).split())
+            raise OmniTraxError(f"Settings file {path} is not valid YAML: {first}.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise OmniTraxError(f"Settings file {path} must hold sections [tracking] and [pose] of key = value pairs.")
+    return data
+
+
+def _flatten(data: dict, path: Path) -> dict:
+    """{name: value} from the sections tracking/pose and top-level keys; unknown names are an error."""
+    flat, unknown = {}, []
+    for key, value in data.items():
+        if key in ("tracking", "pose") and isinstance(value, dict):
+            allowed = TRACKING_DEFAULTS if key == "tracking" else POSE_DEFAULTS
+            for name, v in value.items():
+                if name in allowed:
+                    flat[name] = v
+                else:
+                    unknown.append(f"{key}.{name}")
+        elif key in TRACKING_DEFAULTS or key in POSE_DEFAULTS:
+            flat[key] = value
+        else:
+            unknown.append(str(key))
+    if unknown:
+        raise OmniTraxError(f"Unknown setting(s) {', '.join(unknown)} in {path}. Known: sections [tracking] and "
+                            f"[pose] with {_known_names()}.")
+    return flat
+
+
+def read_settings(path) -> tuple[TrackingSettings, dict]:
+    """(TrackingSettings, pose dict keyed like POSE_DEFAULTS) from a .toml / .yaml / .yml settings file."""
+    path = Path(path)
+    flat = _flatten(_load(path), path)
+    folder = path.resolve().parent
+    values = {}
+    for name, value in flat.items():
+        default = TRACKING_DEFAULTS.get(name, POSE_DEFAULTS.get(name))
+        value = _coerce(name, value, default, str(path))
+        if name in PATH_KEYS:
+            value = _resolve(value, folder)
+        values[name] = value
+    pose = dict(POSE_DEFAULTS)
+    pose.update({k: v for k, v in values.items() if k in POSE_DEFAULTS})
+    for name, allowed in POSE_CHOICES.items():
+        pose[name] = pose[name].lower()
+        if pose[name] not in allowed:
+            raise OmniTraxError(f"Setting {name}={pose[name]!r} in {path} is not one of {', '.join(allowed)}.")
+    tracking = TrackingSettings.from_mapping({k: v for k, v in values.items() if k in TRACKING_DEFAULTS})
+    return tracking, pose
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+
+
+def _sections(tracking, pose) -> dict:
+    tracking = tracking.to_dict() if isinstance(tracking, TrackingSettings) else dict(tracking or {})
+    TrackingSettings.from_mapping(tracking)  # validates names and values
+    merged_pose = dict(POSE_DEFAULTS)
+    for name, value in (pose or {}).items():
+        if name not in POSE_DEFAULTS:
+            raise OmniTraxError(f"Unknown pose setting {name}. Known: {', '.join(POSE_DEFAULTS)}.")
+        merged_pose[name] = value
+    for name, allowed in POSE_CHOICES.items():
+        merged_pose[name] = str(merged_pose[name]).lower()
+    out = {"tracking": {}, "pose": {}}
+    for section, values, defaults in (("tracking", tracking, TRACKING_DEFAULTS), ("pose", merged_pose, POSE_DEFAULTS)):
+        for name, value in values.items():
+            out[section][name] = _coerce(name, value, defaults[name], "the settings to write")
+    out["tracking"] = TrackingSettings.from_mapping(out["tracking"]).to_dict()  # lower-case enums
+    return out
+
+
+def write_settings(path, tracking, pose: dict | None = None) -> Path:
+    """Write tracking (TrackingSettings or dict) and pose settings (dict, defaults filled in) to path.
+
+    .toml: hand-written flat `key = value` lines under [tracking] and [pose]; .yaml/.yml: yaml.safe_dump.
+    Paths are written as given. Returns the path.
+    """
+    path = Path(path)
+    kind = _format(path)
+    sections = _sections(tracking, pose)
+    if kind == "toml":
+        lines = ["# OmniTrax settings (names as in Blender's OmniTrax panel)"]
+        for section, values in sections.items():
+            lines += ["", f"[{section}]"] + [f"{name} = {_toml_value(v)}" for name, v in values.items()]
+        text = "\n".join(lines) + "\n"
+    else:
+        yaml = _yaml()
+        text = "# OmniTrax settings (names as in Blender's OmniTrax panel)\n" + yaml.safe_dump(
+            sections, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise OmniTraxError(f"Cannot write the settings file {path}: {exc.strerror}.") from None
+    return path

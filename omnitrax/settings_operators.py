@@ -1,0 +1,118 @@
+"""Blender operators: save the scene's OmniTrax settings to a .toml/.yaml file, and load them back.
+
+The file holds the tracking and pose settings under the Blender property names (see
+omnitrax.settings_file), so `python -m omnitrax batch --settings FILE` runs a batch with exactly the
+settings tuned in the panel. Enums are written lower-case and read in any case; Blender's `//`
+(relative to the .blend) paths are made absolute on save. The detection backend is written from the
+add-on preferences (compute device) but not changed on load, since it is a preference, not a scene
+setting.
+"""
+import bpy
+from bpy.props import StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from .errors import OmniTraxError
+
+FILTER = "*.toml;*.yaml;*.yml"
+
+
+def _backend(context) -> str:
+    addon = context.preferences.addons.get(__package__)
+    return addon.preferences.compute_device.lower() if addon is not None else "auto"
+
+
+def scene_settings(props, backend: str = "auto") -> tuple[dict, dict]:
+    """Scene.omnitrax -> (tracking dict, pose dict) for settings_file.write_settings (absolute paths)."""
+    from .settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS
+
+    def value(name):
+        v = getattr(props, name)
+        if name.endswith("_path"):
+            return bpy.path.abspath(v) if v else ""
+        return v.lower() if isinstance(v, str) else v
+
+    tracking = {name: value(name) for name in TRACKING_DEFAULTS if name != "backend"}
+    tracking["backend"] = backend
+    return tracking, {name: value(name) for name in POSE_DEFAULTS}
+
+
+def apply_settings(props, tracking, pose: dict) -> None:
+    """Set Scene.omnitrax from TrackingSettings and a pose dict (enum values upper-cased for Blender)."""
+    values = {**tracking.to_dict(), **pose}
+    values.pop("backend", None)
+    for name, v in values.items():
+        prop = props.bl_rna.properties[name]
+        if prop.type == "ENUM":
+            v = v.upper()
+        elif prop.type == "INT":
+            v = int(v)
+        elif prop.type == "FLOAT":
+            v = float(v)
+        setattr(props, name, v)
+
+
+class OMNITRAX_OT_save_settings(bpy.types.Operator, ExportHelper):
+    """Save the OmniTrax tracking and pose settings of this scene to a TOML or YAML file (for batches
+    with `python -m omnitrax batch --settings FILE`, or to load into another scene)"""
+
+    bl_idname = "omnitrax.save_settings"
+    bl_label = "Save Settings"
+    bl_options = {"REGISTER"}
+
+    filename_ext = ".toml"
+    check_extension = None  # keep .yaml / .yml when the user types them
+    filter_glob: StringProperty(default=FILTER, options={"HIDDEN"})
+
+    def execute(self, context):
+        from pathlib import Path
+
+        from .settings_file import SUFFIXES, write_settings
+
+        path = Path(bpy.path.abspath(self.filepath))
+        if path.suffix.lower() not in SUFFIXES:
+            path = path.with_name(path.name + ".toml")
+        try:
+            tracking, pose = scene_settings(context.scene.omnitrax, _backend(context))
+            write_settings(path, tracking, pose)
+        except OmniTraxError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Saved OmniTrax settings to {path}")
+        return {"FINISHED"}
+
+
+class OMNITRAX_OT_load_settings(bpy.types.Operator, ImportHelper):
+    """Load OmniTrax tracking and pose settings from a TOML or YAML settings file into this scene"""
+
+    bl_idname = "omnitrax.load_settings"
+    bl_label = "Load Settings"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".toml"
+    filter_glob: StringProperty(default=FILTER, options={"HIDDEN"})
+
+    def execute(self, context):
+        from .settings_file import read_settings
+
+        path = bpy.path.abspath(self.filepath)
+        try:
+            tracking, pose = read_settings(path)
+        except OmniTraxError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        apply_settings(context.scene.omnitrax, tracking, pose)
+        self.report({"INFO"}, f"Loaded OmniTrax settings from {path}")
+        return {"FINISHED"}
+
+
+CLASSES = (OMNITRAX_OT_save_settings, OMNITRAX_OT_load_settings)
+
+
+def register():
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
