@@ -49,7 +49,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        folders = {"tiny": spot_model(Path(tmp) / "tiny"), "random": random_model(Path(tmp) / "random")}
+        from omnitrax import resources
+
+        folders = {"tiny": spot_model(Path(tmp) / "tiny"), "random": random_model(Path(tmp) / "random"),
+                   "ants": resources.default_pose_model()}  # the bundled ant model
         try:
             import timm  # noqa: F401
 
