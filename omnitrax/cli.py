@@ -137,6 +137,13 @@ def cmd_track(args) -> int:
     height = run._video.height if run._video is not None else None
     run.close()
     written = _write_exports(tracks, Path(args.out), stem, exports, height)
+    if args.preview:
+        if args.video is None:
+            raise OmniTraxError("--preview needs the VIDEO.")
+        from .io.preview import write_preview
+
+        written.append(write_preview(args.video, Path(args.out) / f"{stem}_preview.mp4", tracks=tracks,
+                                     start=run.start, stop=run.stop))
     if args.blend:
         from .blender.headless import write_blend
 
@@ -185,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--export", default="csv", help=f"comma-separated formats: {', '.join(EXPORTS)}")
     p.add_argument("--blend", default=None, help="also write a .blend with the clip and one track per animal")
+    p.add_argument("--preview", action="store_true", help="also write DIR/<video>_preview.mp4 with the tracks drawn")
     _add_tracking_options(p)
     p.set_defaults(func=cmd_track)
 

@@ -172,10 +172,15 @@ class OMNITRAX_OT_export_tracks(bpy.types.Operator):
     selected_only: BoolProperty(name="Selected tracks only", default=False)
     legacy: BoolProperty(name="Legacy per-track files", default=False,
                          description="Also write one 'frame;x;y;class' file per track, as OmniTrax 1.x did")
+    preview: BoolProperty(name="Preview video", default=False,
+                          description="Also write <clip>_preview.mp4 with every track's box, name and path drawn")
 
     @classmethod
     def poll(cls, context):
         return active_clip(context) is not None
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_props_dialog(self, confirm_text="Export")
 
     def execute(self, context):
         from .blender.exporting import export_clip_tracks
@@ -183,7 +188,8 @@ class OMNITRAX_OT_export_tracks(bpy.types.Operator):
         clip = active_clip(context)
         try:
             written = export_clip_tracks(clip, context.scene.omnitrax.export_dir,
-                                         selected_only=self.selected_only, legacy=self.legacy)
+                                         selected_only=self.selected_only, legacy=self.legacy,
+                                         preview=self.preview)
         except OmniTraxError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -92,7 +92,8 @@ def _match_tracks_to_animals(markers, truth):
 def test_track_restart_makes_one_accurate_track_per_animal_then_exports_identically(
         linux_zip, synthetic_clip, tmp_path):
     video, truth = synthetic_clip
-    out1, out2, blend = tmp_path / "export1", tmp_path / "export2", tmp_path / "tracked.blend"
+    out1, out2, out3 = tmp_path / "export1", tmp_path / "export2", tmp_path / "export3"
+    blend = tmp_path / "tracked.blend"
     body = f'''
 result = {{"status": track(restart=True)}}
 result["markers"] = dump(clip)
@@ -100,6 +101,9 @@ result["owned"] = list(clip.get("omnitrax_owned_tracks", []))
 props.export_dir = {str(out1)!r}
 with clip_editor(clip):
     bpy.ops.omnitrax.export_tracks()
+props.export_dir = {str(out3)!r}
+with clip_editor(clip):
+    bpy.ops.omnitrax.export_tracks(preview=True, legacy=True)
 bpy.ops.wm.save_as_mainfile(filepath={str(blend)!r})
 bpy.ops.wm.open_mainfile(filepath={str(blend)!r})
 clip = bpy.data.movieclips[0]
@@ -137,6 +141,13 @@ report(result)
 
     # the export matches the markers exactly, and save/reload/export gives identical files
     assert result["markers_after_reload"] == markers
+    from omnitrax.video import VideoSource
+
+    assert sorted(p.name for p in out3.iterdir()) == ["ants_legacy", "ants_preview.mp4", "ants_summary.csv",
+                                                      "ants_tracks.csv"]
+    assert len(list((out3 / "ants_legacy").iterdir())) == N_ANIMALS
+    with VideoSource(out3 / "ants_preview.mp4") as preview:
+        assert preview.frame_count == N_FRAMES
     files1 = sorted(p.name for p in out1.iterdir())
     assert files1 == ["ants_summary.csv", "ants_tracks.csv"]
     for name in files1:

@@ -33,7 +33,7 @@ def clip(tmp_path_factory):
 def test_track_writes_csv_mot_and_legacy_files_that_agree(clip, tmp_path):
     video, truth = clip
     proc = omnitrax("track", video, "--detector", "background", "--min-length", "5", "--out", tmp_path,
-                    "--export", "csv,mot,legacy")
+                    "--export", "csv,mot,legacy", "--preview")
     assert proc.returncode == 0, proc.stderr
     assert "frame 149" in proc.stderr and "150/150" in proc.stderr  # progress reached the end
     with open(tmp_path / "arena_tracks.csv") as f:
@@ -59,6 +59,11 @@ def test_track_writes_csv_mot_and_legacy_files_that_agree(clip, tmp_path):
     frame, x, y, cls = lines[1].split(";")
     assert int(frame) == t0.frame[0] + 1
     assert float(x) == pytest.approx(t0.x[0], abs=1e-3) and float(y) == pytest.approx(480 - t0.y[0], abs=1e-3)
+    # the preview video has every frame of the clip
+    from omnitrax.video import VideoSource
+
+    with VideoSource(tmp_path / "arena_preview.mp4") as preview:
+        assert preview.frame_count == 150 and (preview.width, preview.height) == (640, 480)
 
 
 def test_track_from_a_detections_file_and_evaluate(clip, tmp_path):

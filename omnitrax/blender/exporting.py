@@ -53,7 +53,8 @@ def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
     return written, note
 
 
-def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legacy: bool = False) -> list:
+def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legacy: bool = False,
+                       preview: bool = False) -> list:
     from ..io import summary, tracks_csv
 
     out = export_folder(export_dir)
@@ -72,4 +73,9 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     if legacy:
         written += tracks_csv.write_legacy(out / f"{stem}_legacy", tracks, frame_height=clip_size(clip)[1],
                                            names=names, scene_frame=frames.scene_from_video)
+    if preview:
+        from ..io.preview import write_preview
+
+        written.append(write_preview(bpy.path.abspath(clip.filepath), out / f"{stem}_preview.mp4", tracks=tracks,
+                                     names=names))
     return [Path(p) for p in written]

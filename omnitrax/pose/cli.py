@@ -41,6 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="also write DeepLabCut's .h5 (default: on)")
     p.add_argument("--blend", default=None, help="also store the keypoints as markers in this .blend (one "
                                                  "written by `omnitrax track VIDEO --blend`)")
+    p.add_argument("--preview", action="store_true", help="also write OUT/<video>_pose_preview.mp4 with tracks "
+                                                         "and skeletons drawn")
     p.add_argument("--pcutoff", type=float, default=0.5, help="--blend: keypoints below this likelihood are "
                                                               "disabled markers")
     p.set_defaults(func=run)
@@ -100,6 +102,11 @@ def run(args) -> int:
     written = [write_dlc_csv(out / f"{video.stem}_poses.csv", poses)]
     if args.h5:
         written.append(write_dlc_h5(out / f"{video.stem}_poses.h5", poses))
+    if args.preview:
+        from ..io.preview import write_preview
+
+        written.append(write_preview(video, out / f"{video.stem}_pose_preview.mp4", tracks=tracks, poses=poses,
+                                     pcutoff=args.pcutoff))
     if args.blend:
         from ..blender.headless import add_poses_to_blend
 
