@@ -67,7 +67,8 @@ class OMNITRAX_OT_estimate_poses(bpy.types.Operator):
             context.workspace.status_text_set(job.status_text())
             return {"RUNNING_MODAL"}
         wm = context.window_manager
-        wm.event_timer_remove(self._timer)
+        if self._timer is not None:
+            wm.event_timer_remove(self._timer)
         wm.progress_end()
         context.workspace.status_text_set(None)
         for area in context.screen.areas:

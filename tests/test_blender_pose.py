@@ -253,3 +253,44 @@ report({{t.name: [[m.frame, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5] for m in
         for j, joint in enumerate(JOINTS):
             got = np.array([m[1:] for m in markers[f"track_{t}.{joint}"]])
             np.testing.assert_allclose(got, np.rint(centres[t]) + OFFSETS[j], atol=1e-3)
+
+
+def test_pose_modal_loop_runs_the_network_off_the_main_thread(linux_zip, pose_scene, tmp_path):
+    """modal() driven by timer events as Blender's event loop would: it polls the worker thread and writes
+    the keypoints when the thread is done; other events pass through to the UI."""
+    root, centres = pose_scene
+    body = SCRIPT.split("result = {}")[0] + '''
+import time, types
+from importlib import import_module
+ops = import_module(mod.__name__ + ".pose_operators")
+job_module = import_module(mod.__name__ + ".blender.pose_job")
+Op = ops.OMNITRAX_OT_estimate_poses
+props.pose_model_path = MODEL
+result = {"ticks": []}
+with clip_editor(clip):
+    ctx = bpy.context
+    reports = []
+    job = job_module.BlenderPoseJob(ctx, clip, full_frame=False)
+    op = types.SimpleNamespace(_job=job, _timer=None, report=lambda kind, text: reports.append(text))
+    op._conclude = types.MethodType(Op._conclude, op)
+    job.start()
+    result["mouse"] = sorted(Op.modal(op, ctx, types.SimpleNamespace(type="MOUSEMOVE")))
+    ctx.window_manager.progress_begin(0, job.total)
+    for _ in range(600):
+        state = sorted(Op.modal(op, ctx, types.SimpleNamespace(type="TIMER")))
+        result["ticks"].append(state)
+        if state != ["RUNNING_MODAL"]:
+            break
+        time.sleep(0.05)
+result["reports"] = reports
+result["keypoint_tracks"] = len(pose_dump())
+report(result)
+'''
+    script = (f"ZIP = {str(linux_zip)!r}\nVIDEO = {str(root / 'spots.avi')!r}\nCLIP_START = {CLIP_START}\n"
+              f"MODEL = {str(root / 'dlc-models' / 'exported')!r}\nOUT = {str(tmp_path / 'out')!r}\n"
+              f"CENTRES = {centres.tolist()!r}\n" + body)
+    r = run_in_blender(script, tmp_path / "home", timeout=600)
+    assert r["mouse"] == ["PASS_THROUGH"]
+    assert r["ticks"][-1] == ["FINISHED"] and len(r["ticks"]) > 1
+    assert "finished" in r["reports"][-1] and f"{N_FRAMES}/{N_FRAMES} frames" in r["reports"][-1]
+    assert r["keypoint_tracks"] == 3 * len(JOINTS)

@@ -393,3 +393,51 @@ report(result)
                 assert np.hypot(here[0][1] - truth.x[sel][0], here[0][2] - truth.y[sel][0]) < 1.0, (f, name)
                 checked += 1
     assert checked >= 2 * N_ANIMALS
+
+
+def test_modal_loop_shows_markers_live_and_esc_keeps_what_was_tracked(linux_zip, synthetic_clip, tmp_path):
+    """The operator's modal() driven tick by tick as Blender's event loop would (timer events, then Esc);
+    bpy without a window manager loop cannot deliver the events itself."""
+    video, _ = synthetic_clip
+    body = '''
+import types
+from importlib import import_module
+operators = import_module(mod.__name__ + ".operators")
+job_module = import_module(mod.__name__ + ".blender.tracking_job")
+job_module.LIVE_WRITE_INTERVAL = 0.0  # refresh the markers on every tick
+Op = operators.OMNITRAX_OT_track
+result = {"statuses": [], "live_tracks": []}
+with clip_editor(clip):
+    ctx = bpy.context
+    reports = []
+    op = types.SimpleNamespace(_job=job_module.BlenderTrackingJob(ctx, clip, True), _timer=None,
+                               report=lambda kind, text: reports.append((sorted(kind), text)))
+    for name in ("_conclude", "_end_modal", "_cleanup"):
+        setattr(op, name, types.MethodType(getattr(Op, name), op))
+    step = op._job.step
+    op._job.step = lambda budget: step(0.0)  # one frame per tick, however fast this machine is
+    ctx.window_manager.progress_begin(0, op._job.run.total)
+    timer, esc, mouse = (types.SimpleNamespace(type=t) for t in ("TIMER", "ESC", "MOUSEMOVE"))
+    result["mouse"] = sorted(Op.modal(op, ctx, mouse))
+    for _ in range(6):  # min_length is 5: tracks show once they have 5 detections
+        result["statuses"].append(sorted(Op.modal(op, ctx, timer)))
+        result["live_tracks"].append(len(clip.tracking.tracks))
+    result["done_before_esc"] = op._job.progress.done
+    result["total"] = op._job.run.total
+    result["esc"] = sorted(Op.modal(op, ctx, esc))
+result["reports"] = reports
+result["markers"] = dump(clip)
+report(result)
+'''
+    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
+    assert r["mouse"] == ["PASS_THROUGH"]  # the UI stays usable while tracking
+    assert r["statuses"] == [["RUNNING_MODAL"]] * 6
+    assert r["live_tracks"][3] == 0 and r["live_tracks"][5] == N_ANIMALS  # markers appear while it runs
+    done = r["done_before_esc"]
+    assert done == 6 and r["total"] == N_FRAMES
+    assert r["esc"] == ["FINISHED"]
+    assert r["reports"][-1][0] == ["WARNING"] and "stopped" in r["reports"][-1][1]
+    last = CLIP_START + done - 1
+    for name, ms in r["markers"].items():
+        detected = [m[0] for m in ms if not m[3]]
+        assert detected and max(detected) <= last, name  # nothing beyond the frames tracked
