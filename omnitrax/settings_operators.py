@@ -16,24 +16,14 @@ from .errors import OmniTraxError
 FILTER = "*.toml;*.yaml;*.yml"
 
 
-def _backend(context) -> str:
-    addon = context.preferences.addons.get(__package__)
-    return addon.preferences.compute_device.lower() if addon is not None else "auto"
-
-
 def scene_settings(props, backend: str = "auto") -> tuple[dict, dict]:
     """Scene.omnitrax -> (tracking dict, pose dict) for settings_file.write_settings (absolute paths)."""
+    from .blender.tracking_job import scene_value
     from .settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS
 
-    def value(name):
-        v = getattr(props, name)
-        if name.endswith("_path"):
-            return bpy.path.abspath(v) if v else ""
-        return v.lower() if isinstance(v, str) else v
-
-    tracking = {name: value(name) for name in TRACKING_DEFAULTS if name != "backend"}
+    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name != "backend"}
     tracking["backend"] = backend
-    return tracking, {name: value(name) for name in POSE_DEFAULTS}
+    return tracking, {name: scene_value(props, name) for name in POSE_DEFAULTS}
 
 
 def apply_settings(props, tracking, pose: dict) -> None:
@@ -72,7 +62,9 @@ class OMNITRAX_OT_save_settings(bpy.types.Operator, ExportHelper):
         if path.suffix.lower() not in SUFFIXES:
             path = path.with_name(path.name + ".toml")
         try:
-            tracking, pose = scene_settings(context.scene.omnitrax, _backend(context))
+            from .blender.tracking_job import compute_device
+
+            tracking, pose = scene_settings(context.scene.omnitrax, compute_device(context))
             write_settings(path, tracking, pose)
         except OmniTraxError as exc:
             self.report({"ERROR"}, str(exc))
@@ -108,11 +100,4 @@ class OMNITRAX_OT_load_settings(bpy.types.Operator, ImportHelper):
 CLASSES = (OMNITRAX_OT_save_settings, OMNITRAX_OT_load_settings)
 
 
-def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

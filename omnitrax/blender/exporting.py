@@ -38,7 +38,9 @@ def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
     from .pose_markers import read_poses
 
     out = export_folder(export_dir)
-    animal_ids = {name: tid for tid, name in markers.read_tracks(clip, ClipFrames.of(clip))[1].items()}
+    from ..tracking.tracks import ids_for_names
+
+    animal_ids = ids_for_names(t.name for t in clip.tracking.tracks)  # as read_tracks numbers them
     poses, names = read_poses(clip, ClipFrames.of(clip), animal_ids or None)
     if not len(poses):
         raise OmniTraxError(f"Clip '{clip.name}' has no keypoints to export; estimate poses first.")

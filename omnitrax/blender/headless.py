@@ -24,7 +24,6 @@ def write_blend(video, tracks, out_path: Path, settings) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "tracks.csv"
         write_tracks_csv(csv_path, tracks)
-        package_root = Path(__file__).resolve().parents[2]
         _run_blender(["tracks", str(Path(video).resolve()), str(csv_path), str(out_path),
                       json.dumps(settings.to_dict())], out_path)
     return out_path
@@ -64,6 +63,8 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
 
     import omnitrax
     from omnitrax.io.tracks_csv import read_tracks_csv
+    from omnitrax.settings_operators import apply_settings
+    from omnitrax.tracking.settings import TrackingSettings
 
     from .coords import ClipFrames
     from .markers import write_tracks
@@ -79,10 +80,7 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     scene.frame_end = clip.frame_start + clip.frame_duration - 1
     scene.render.fps = max(int(round(clip.fps)), 1)
     settings = json.loads(settings_json)
-    props = scene.omnitrax
-    for name, value in settings.items():
-        if hasattr(props, name) and name != "backend":
-            setattr(props, name, value.upper() if name in ("detector", "polarity", "cost") else value)
+    apply_settings(scene.omnitrax, TrackingSettings.from_mapping(settings), {})
     tracks = read_tracks_csv(csv_path)
     write_tracks(clip, tracks, ClipFrames.of(clip), constant_size=settings.get("constant_box", 0),
                  search_px=settings.get("max_distance", 0))
@@ -105,8 +103,9 @@ def _blender_poses(blend_path: str, data_path: str, pcutoff: str) -> None:
     import omnitrax
     from omnitrax.pose.poses import Poses
 
+    from omnitrax.tracking.tracks import ids_for_names
+
     from .coords import ClipFrames
-    from .markers import read_tracks
     from .pose_markers import write_poses
 
     bpy.ops.wm.open_mainfile(filepath=blend_path)
@@ -117,7 +116,7 @@ def _blender_poses(blend_path: str, data_path: str, pcutoff: str) -> None:
                   likelihood=d["likelihood"], joint_names=list(d["joint_names"]),
                   skeleton=[tuple(b) for b in d["skeleton"]])
     frames = ClipFrames.of(clip)
-    names = read_tracks(clip, frames)[1]
+    names = {i: n for n, i in ids_for_names(t.name for t in clip.tracking.tracks).items()}
     write_poses(clip, poses, frames, {t: names.get(t, f"track_{t}") for t in poses.ids()}, float(pcutoff))
     bpy.ops.wm.save_mainfile()
     sys.stdout.flush()

@@ -9,11 +9,10 @@ dropped, inner disabled markers come back as predicted positions.
 from __future__ import annotations
 
 import colorsys
-import re
 
 import numpy as np
 
-from ..tracking.tracks import Tracks
+from ..tracking.tracks import Tracks, ids_for_names
 from .coords import ClipFrames, box_size_to_marker, clip_size, marker_to_pixels, pixels_to_marker
 
 #: clip ID property: names of the tracks OmniTrax created (so reruns replace only those)
@@ -21,7 +20,6 @@ OWNED_KEY = "omnitrax_owned_tracks"
 #: clip ID property: per-track class id and per-marker confidence, which markers cannot hold
 META_KEY = "omnitrax_track_meta"
 DEFAULT_BOX_PX = 24.0
-_TRACK_NAME = re.compile(r"^track_(\d+)$")
 
 
 def track_name(track_id: int) -> str:
@@ -132,16 +130,7 @@ def read_tracks(clip, frames: ClipFrames, track_names=None) -> tuple[Tracks, dic
     meta = clip.get(META_KEY)
     meta = {} if meta is None else meta.to_dict()
     chosen = [t for t in clip.tracking.tracks if track_names is None or t.name in track_names]
-    ids = {}
-    for t in chosen:
-        m = _TRACK_NAME.match(t.name)
-        if m:
-            ids[t.name] = int(m.group(1))
-    next_id = max(ids.values(), default=-1) + 1
-    for t in chosen:
-        if t.name not in ids:
-            ids[t.name] = next_id
-            next_id += 1
+    ids = ids_for_names(t.name for t in chosen)
 
     parts = []
     for t in chosen:

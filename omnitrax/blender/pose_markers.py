@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tracking.tracks import ids_for_names
 from .coords import ClipFrames, clip_size, marker_to_pixels, pixels_to_marker
 
 POSE_OBJECT = "OmniTrax Poses"
@@ -51,18 +52,8 @@ def read_poses(clip, frames: ClipFrames, animal_ids: dict | None = None):
         animal, _, joint = track.name.rpartition(".")
         if animal and joint in joints:
             by_animal.setdefault(animal, []).append((joints.index(joint), track))
-    ids = dict(animal_ids or {})
-    if not ids:
-        from .markers import _TRACK_NAME
-
-        for name in by_animal:
-            m = _TRACK_NAME.match(name)
-            if m:
-                ids[name] = int(m.group(1))
-    next_id = max(ids.values(), default=-1) + 1
-    for name in sorted(by_animal):  # keypoints of animals without an id (e.g. their track was deleted)
-        if name not in ids:
-            ids[name], next_id = next_id, next_id + 1
+    # keypoints of animals without an id (e.g. their track was deleted) get free ids
+    ids = ids_for_names(sorted(by_animal), animal_ids)
     parts = []
     for animal, entries in by_animal.items():
         for joint, track in entries:

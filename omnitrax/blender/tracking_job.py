@@ -20,19 +20,24 @@ from .coords import ClipFrames, clip_size
 LIVE_WRITE_INTERVAL = 1.0
 
 
+def scene_value(props, name: str):
+    """One Scene.omnitrax property as the core takes it: `//` paths made absolute, enums lower-cased."""
+    value = getattr(props, name)
+    if name.endswith("_path"):
+        return bpy.path.abspath(value) if value else ""
+    return value.lower() if isinstance(value, str) else value
+
+
 def settings_from_scene(props, backend: str = "auto") -> TrackingSettings:
-    """Scene.omnitrax properties -> core settings (paths made absolute, enums lower-cased)."""
-    values = {"backend": backend.lower()}
-    for name in TrackingSettings.__dataclass_fields__:
-        if name == "backend":
-            continue
-        value = getattr(props, name)
-        if name.endswith("_path"):
-            value = bpy.path.abspath(value) if value else ""
-        elif isinstance(value, str):
-            value = value.lower()
-        values[name] = value
-    return TrackingSettings.from_mapping(values)
+    """Scene.omnitrax properties -> core settings."""
+    values = {name: scene_value(props, name) for name in TrackingSettings.__dataclass_fields__ if name != "backend"}
+    return TrackingSettings.from_mapping({**values, "backend": backend.lower()})
+
+
+def compute_device(context) -> str:
+    """The add-on preference 'Compute device', lower-case ('auto' when the add-on is not registered)."""
+    addon = context.preferences.addons.get(__package__.rsplit(".", 1)[0])
+    return addon.preferences.compute_device.lower() if addon is not None else "auto"
 
 
 def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
@@ -47,11 +52,6 @@ def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
     return start, stop
 
 
-def _compute_device(context) -> str:
-    addon = context.preferences.addons.get(__package__.rsplit(".", 1)[0])
-    return addon.preferences.compute_device if addon is not None else "auto"
-
-
 class BlenderTrackingJob:
     """Track `clip` from the scene's settings; restart=False continues from the current frame."""
 
@@ -64,7 +64,7 @@ class BlenderTrackingJob:
         self.context = context
         self.clip = clip
         self.frames = ClipFrames.of(clip)
-        settings = settings_from_scene(props, _compute_device(context))
+        settings = settings_from_scene(props, compute_device(context))
         start, stop = frame_range(scene, props, clip, self.frames)
         width, height = clip_size(clip)
         if width == 0 or height == 0:

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from ..pose.crops import ROI_MODES, extract, roi_boxes
 from ..pose.poses import Poses
-from ..tracking.tracks import Tracks
+from ..tracking.tracks import Tracks, ids_for_names
 from ..video import VideoSource
 
 IMAGE_FORMATS = ("jpg", "png")
@@ -37,7 +37,6 @@ SPLITS = ("train", "val")
 DLC_H5_KEY = "df_with_missing"
 JPEG_QUALITY = 95
 LABEL_DECIMALS = 6
-_TRACK_NAME = re.compile(r"^track_(\d+)$")
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
@@ -497,11 +496,7 @@ def read_dlc_csv(path) -> tuple[Poses, dict]:
     frames, individuals, bodyparts, coords, values = _parse_dlc_csv(path)
     animals = list(dict.fromkeys(individuals))
     joints = list(dict.fromkeys(bodyparts))
-    ids = {a: int(m.group(1)) for a in animals if (m := _TRACK_NAME.match(a))}
-    next_id = max(ids.values(), default=-1) + 1
-    for a in animals:
-        if a not in ids:
-            ids[a], next_id = next_id, next_id + 1
+    ids = ids_for_names(animals)
     column = {(i, b, c): k for k, (i, b, c) in enumerate(zip(individuals, bodyparts, coords))}
     parts = []
     for animal in animals:

@@ -5,9 +5,27 @@ frames are 0-based video frame indices. Rows are always kept sorted by (track, f
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 
 import numpy as np
+
+_TRACK_NAME = re.compile(r"^track_(\d+)$")
+
+
+def ids_for_names(names, known: dict | None = None) -> dict:
+    """Track ids for track names (Blender tracks, DeepLabCut individuals), in the order given.
+
+    Without `known`, a name `track_<n>` gets id n; with `known` (name -> id), those names keep their ids.
+    Every other name gets the next free id above all of those.
+    """
+    names = list(names)
+    ids = dict(known) if known else {n: int(m.group(1)) for n in names if (m := _TRACK_NAME.match(n))}
+    next_id = max(ids.values(), default=-1) + 1
+    for name in names:
+        if name not in ids:
+            ids[name], next_id = next_id, next_id + 1
+    return ids
 
 _DTYPES = {
     "track": np.int64, "frame": np.int64, "x": np.float64, "y": np.float64, "width": np.float64,
