@@ -399,14 +399,9 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     """`python -m omnitrax.batch ...`: the batch command alone (same as `python -m omnitrax batch ...`)."""
-    parser = argparse.ArgumentParser(prog="python -m omnitrax")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["batch", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except OmniTraxError as exc:
-        print(f"omnitrax: error: {exc}", file=sys.stderr)
-        return 2
+    from .cli import main as cli_main
+
+    return cli_main(["batch", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

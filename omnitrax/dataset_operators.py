@@ -233,11 +233,4 @@ def draw_export_datasets(layout) -> None:
 CLASSES = (OMNITRAX_OT_export_samples, OMNITRAX_OT_export_yolo_dataset, OMNITRAX_OT_export_dlc_labels)
 
 
-def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

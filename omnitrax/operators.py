@@ -224,11 +224,4 @@ class OMNITRAX_OT_swap_tracks(bpy.types.Operator):
 CLASSES = (OMNITRAX_OT_load_sample, OMNITRAX_OT_track, OMNITRAX_OT_export_tracks, OMNITRAX_OT_swap_tracks)
 
 
-def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(CLASSES)

@@ -102,9 +102,11 @@ class OMNITRAX_OT_export_poses(bpy.types.Operator):
 CLASSES = (OMNITRAX_OT_estimate_poses, OMNITRAX_OT_export_poses)
 
 
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     from .blender import overlay, pose_markers
 
     overlay.register_layer("pose", pose_markers.skeleton_layer, order=10)
@@ -114,5 +116,4 @@ def unregister():
     from .blender import overlay
 
     overlay.unregister_layer("pose")
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

@@ -225,13 +225,14 @@ class OmniTraxPreferences(bpy.types.AddonPreferences):
 CLASSES = (OmniTraxSettings, OmniTraxPreferences)
 
 
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     bpy.types.Scene.omnitrax = PointerProperty(type=OmniTraxSettings)
 
 
 def unregister():
     del bpy.types.Scene.omnitrax
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

@@ -1,6 +1,5 @@
 """`python -m omnitrax batch`: parallel runs, resuming after SIGKILL, failures, and a real local Dask cluster."""
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -23,12 +22,7 @@ TRACK_FLAGS = ["--detector", "background", "--min-length", "5"]  # the same sett
 
 
 def _batch_command() -> list[str]:
-    """`python -m omnitrax batch` once the main CLI has the command, else the module's own entry point."""
-    from omnitrax.cli import build_parser
-
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    return [sys.executable, "-m", "omnitrax", "batch"] if "batch" in sub.choices else \
-        [sys.executable, "-m", "omnitrax.batch"]
+    return [sys.executable, "-m", "omnitrax", "batch"]
 
 
 def _run(args, **kwargs):

@@ -12,8 +12,7 @@ SCRIPT = '''
 import numpy as np
 from importlib import import_module
 mod = install(ZIP)
-if not hasattr(bpy.types, "OMNITRAX_OT_export_samples"):  # until the module is in the add-on's _MODULES
-    import_module(mod.__name__ + ".dataset_operators").register()
+assert hasattr(bpy.types, "OMNITRAX_OT_export_samples")  # the add-on registers the dataset operators
 coords = import_module(mod.__name__ + ".blender.coords")
 markers = import_module(mod.__name__ + ".blender.markers")
 pose_markers = import_module(mod.__name__ + ".blender.pose_markers")

@@ -32,7 +32,7 @@ def pose_scene(tmp_path_factory):
                 draw_spot(frame, x, y, j)
         writer.write(frame)
     writer.release()
-    model = spot_model(root / "dlc-models" / "exported")
+    spot_model(root / "dlc-models" / "exported")
     write_project_config(root)
     return root, centres
 

@@ -12,10 +12,8 @@ def test_save_reset_load_round_trip(linux_zip, tmp_path):
     toml, yaml_file, bad = tmp_path / "settings.toml", tmp_path / "settings.yaml", tmp_path / "bad.toml"
     bad.write_text("[tracking]\nmax_distnce = 3\n")
     script = f'''
-import importlib
 install({str(linux_zip)!r})
-if not hasattr(bpy.types, "OMNITRAX_OT_save_settings"):  # until the add-on registers the module itself
-    importlib.import_module("bl_ext.user_default.omnitrax.settings_operators").register()
+assert hasattr(bpy.types, "OMNITRAX_OT_save_settings")  # the add-on registers the settings operators
 bpy.ops.wm.save_as_mainfile(filepath={str(project / "scene.blend")!r})
 names = {NAMES!r}
 p = bpy.context.scene.omnitrax

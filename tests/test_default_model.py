@@ -4,7 +4,6 @@ Runs the real file data/models/ants_yolo.onnx through YoloDetector at the defaul
 confidence 0.5, NMS 0.45) on every frame of data/sample/ants.* and matches the detections one-to-one
 with the ground-truth boxes of data/sample/ants_gt.csv at IoU 0.5.
 """
-import cv2
 import numpy as np
 import pytest
 
@@ -12,6 +11,7 @@ from omnitrax import resources
 from omnitrax.tracking.detection_eval import MatchCounts
 from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.tracking.yolo import YoloDetector
+from omnitrax.video import VideoSource
 
 MODEL, NAMES = resources.default_yolo_model(), resources.default_yolo_names()
 
@@ -22,14 +22,8 @@ def sample_frames_and_boxes():
 
     clip, truth = resources.sample_clip(), resources.sample_ground_truth()
     if clip.is_file() and truth.is_file():
-        capture = cv2.VideoCapture(str(clip))
-        frames = []
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(frame)
-        capture.release()
+        with VideoSource(clip) as video:
+            frames = [frame for _, frame in video.frames()]
         gt = GroundTruth.from_csv(truth)
         boxes = [np.c_[gt.left, gt.top, gt.width, gt.height][gt.frame == f] for f in range(len(frames))]
         return frames, boxes

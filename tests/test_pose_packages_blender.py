@@ -6,8 +6,7 @@ SESSION_ONE = '''
 import importlib
 ext = install(ZIP)
 pp = importlib.import_module(ext.__name__ + ".blender.pose_packages")
-if not hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages"):  # until __init__ wires it in
-    pp.register()
+assert hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages")  # the add-on registers the installer
 
 class Recorder:
     """A UILayout stand-in that records what draw_preferences draws."""
@@ -61,8 +60,7 @@ SESSION_TWO = '''
 import importlib
 ext = install(ZIP)
 pp = importlib.import_module(ext.__name__ + ".blender.pose_packages")
-if not hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages"):
-    pp.register()
+assert hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages")  # the add-on registers the installer
 import otx_tiny_alpha
 report({"target_on_path": str(pp.target_path()) in sys.path, "file": otx_tiny_alpha.__file__})
 '''

@@ -5,6 +5,7 @@ import pytest
 
 from omnitrax.errors import OmniTraxError
 from omnitrax.synthetic import CSV_COLUMNS, KEYS, PARTS, GroundTruth, render_clip, render_frames
+from omnitrax.video import VideoSource
 
 
 @pytest.fixture(scope="module")
@@ -113,14 +114,8 @@ def test_polarities(polarity, sign):
 
 def test_render_clip_writes_a_readable_video_and_csv_round_trips(tmp_path):
     gt = render_clip(tmp_path / "clip.avi", n_frames=12, seed=2, n_animals=5)
-    capture = cv2.VideoCapture(str(tmp_path / "clip.avi"))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
+    with VideoSource(tmp_path / "clip.avi") as video:
+        frames = [frame for _, frame in video.frames()]
     assert len(frames) == 12 and frames[0].shape == (480, 640, 3)
     reference = [f for f, _ in render_frames(n_frames=12, seed=2, n_animals=5)]
     assert np.abs(frames[5].astype(int) - reference[5]).mean() < 4  # MJPG is lossy, but this is the clip

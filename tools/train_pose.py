@@ -50,6 +50,7 @@ import tensorflow as tf  # noqa: E402
 
 from omnitrax.pose import crops  # noqa: E402
 from omnitrax.synthetic import GroundTruth, render_clip  # noqa: E402
+from omnitrax.video import VideoSource  # noqa: E402
 
 JOINTS = ("head", "thorax", "abdomen")
 SKELETON = (("head", "thorax"), ("thorax", "abdomen"))
@@ -81,15 +82,8 @@ def clip_settings(seed: int) -> dict:
 
 
 def read_video(path) -> list:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
+    with VideoSource(path) as video:
+        return [frame for _, frame in video.frames()]
 
 
 def keypoints_of(gt: GroundTruth, keep) -> np.ndarray:

@@ -284,9 +284,11 @@ def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -
 CLASSES = (OMNITRAX_OT_install_pose_packages, OMNITRAX_OT_check_pose_packages)
 
 
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
+
+
 def register():
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    _register_classes()
     target = target_path()
     if target.is_dir():  # packages installed in an earlier session: importable right away
         installer.activate(target)
@@ -304,5 +306,4 @@ def unregister():
         bpy.app.timers.unregister(_poll_probe)
     installer.deactivate(target_path())
     refresh()
-    for cls in reversed(CLASSES):
-        bpy.utils.unregister_class(cls)
+    _unregister_classes()

@@ -6,7 +6,6 @@ OmniTraxError (the main CLI prints one line and exits 2).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -127,14 +126,9 @@ def add_parsers(subparsers) -> None:
 
 def main(argv=None) -> int:
     """Stand-alone entry (the same commands as `python -m omnitrax`), for scripts and tests."""
-    parser = argparse.ArgumentParser(prog="python -m omnitrax.io.datasets_cli")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except OmniTraxError as exc:
-        print(f"omnitrax: error: {exc}", file=sys.stderr)
-        return 2
+    from ..cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ is present and >= 0 it is read as the class id (MOT ground truth files keep the 
 """
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from ..tracking.detections import Detections
 from ..tracking.tracks import Tracks
+from .tracks_csv import load_numbers
 
 
 def write_mot(path, tracks: Tracks) -> Path:
@@ -75,13 +75,8 @@ def _read_table(path) -> np.ndarray:
 
 def _fast_table(lines):
     """The (N, 8) table when numpy reads every line and all values are valid, else None."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            data = np.loadtxt(lines, delimiter=",", comments=None, ndmin=2, dtype=np.float64)
-    except ValueError:
-        return None
-    if data.size == 0 or not 6 <= data.shape[1] <= 10 or not np.isfinite(data).all():
+    data = load_numbers(lines)
+    if data is None or data.size == 0 or not 6 <= data.shape[1] <= 10 or not np.isfinite(data).all():
         return None
     frame, tid = data[:, 0], data[:, 1]
     if (frame < 1).any() or (frame != np.round(frame)).any() or (tid != np.round(tid)).any() \

@@ -67,13 +67,21 @@ def read_tracks_csv(path) -> Tracks:
                   cls=columns["class"], predicted=np.asarray(columns["predicted"]) != 0)
 
 
-def _fast_table(lines, n_columns: int):
-    """The rows as an (N, n_columns) float array, or None when numpy cannot read them."""
+def load_numbers(lines):
+    """Comma-separated numeric lines as a 2-D float array, or None when numpy cannot read them all (the
+    callers then parse line by line to say which line is wrong)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = np.loadtxt(lines, delimiter=",", comments=None, ndmin=2, dtype=np.float64)
+            return np.loadtxt(lines, delimiter=",", comments=None, ndmin=2, dtype=np.float64)
     except ValueError:
+        return None
+
+
+def _fast_table(lines, n_columns: int):
+    """The rows as an (N, n_columns) float array, or None when numpy cannot read them."""
+    data = load_numbers(lines)
+    if data is None:
         return None
     if data.size == 0:
         return np.zeros((0, n_columns))
