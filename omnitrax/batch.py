@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import OmniTraxError
+from .io.files import ensure_folder
 
 BATCH_FORMAT = 1  # bump when the per-video outputs change; part of the settings hash
 SUMMARY_COLUMNS = ("video", "status", "frames", "tracks", "seconds", "error")
@@ -287,11 +288,7 @@ def run_batch(videos, out_dir, tracking, pose: dict | None = None, workers: int 
         raise OmniTraxError("No videos given: list the video files to process.")
     if workers is not None and workers < 1:
         raise OmniTraxError(f"--workers must be at least 1, got {workers}.")
-    out = Path(out_dir).resolve()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OmniTraxError(f"Cannot create the output folder '{out}': {exc.strerror}.") from None
+    out = ensure_folder(Path(out_dir).resolve(), what="output folder", writable=True)
     if pose and pose.get("pose_model_path"):
         pose = dict(pose, pose_model_path=str(Path(pose["pose_model_path"]).expanduser().resolve()))
         if not Path(pose["pose_model_path"]).exists():

@@ -11,44 +11,53 @@ from .errors import OmniTraxError
 EXPORTS = ("csv", "mot", "legacy")
 
 
-def _add_tracking_options(p: argparse.ArgumentParser) -> None:
-    from .tracking.settings import TrackingSettings
+def add_setting_flags(p: argparse.ArgumentParser, settings) -> None:
+    """One flag per schema setting (omnitrax.settings), grouped as in Blender's panel.
 
-    d = TrackingSettings()
-    g = p.add_argument_group("detection")
-    g.add_argument("--detector", choices=("yolo", "background"), default=d.detector,
-                   help="yolo: a YOLO network (default: the bundled ant model); background: no network, "
-                        "static camera")
-    g.add_argument("--model", dest="model_path", default="", help="YOLO .cfg (Darknet) or .onnx file")
-    g.add_argument("--weights", dest="weights_path", default="", help="Darknet .weights for --model")
-    g.add_argument("--names", dest="names_path", default="", help="class names file, one per line")
-    g.add_argument("--confidence", type=float, default=d.confidence)
-    g.add_argument("--nms", type=float, default=d.nms)
-    g.add_argument("--size", dest="network_size", type=int, default=d.network_size,
-                   help="network input size, a multiple of 32")
-    g.add_argument("--min-box", type=int, default=d.min_box)
-    g.add_argument("--max-box", type=int, default=d.max_box)
-    g.add_argument("--constant-box", type=int, default=d.constant_box)
-    g.add_argument("--backend", choices=("auto", "cpu", "cuda"), default=d.backend)
-    g.add_argument("--polarity", choices=("darker", "lighter", "either"), default=d.polarity,
-                   help="background detector: animals darker/lighter than the background")
-    g.add_argument("--threshold", type=int, default=d.threshold, help="background detector: 0 = automatic")
-    g.add_argument("--min-area", type=int, default=d.min_area)
-    g.add_argument("--max-area", type=int, default=d.max_area)
-    g.add_argument("--animal-area", type=int, default=d.animal_area,
-                   help="background detector: split blobs of several animals of about this area")
-    g.add_argument("--background-frames", type=int, default=d.background_frames)
+    Values are checked by the schema when the settings are built, so the messages match the panel's
+    and the settings files'.
+    """
+    groups = {}
+    for s in settings:
+        g = groups.get(s.group) or groups.setdefault(s.group, p.add_argument_group(s.group))
+        help_text = s.help + (f" [{s.range_text()}]" if s.min is not None else "")
+        if s.kind is bool:
+            g.add_argument(s.cli_flag, dest=s.name, action=argparse.BooleanOptionalAction, default=s.default,
+                           help=help_text + f" (default: {'on' if s.default else 'off'})")
+        elif s.choices:
+            g.add_argument(s.cli_flag, dest=s.name, choices=s.values, default=s.default, type=str.lower,
+                           help=help_text)
+        elif s.kind is str:
+            g.add_argument(s.cli_flag, dest=s.name, default=s.default, help=help_text,
+                           metavar="FILE" if s.path == "file" else "DIR" if s.path else None)
+        else:
+            g.add_argument(s.cli_flag, dest=s.name, type=flag_type(s), default=s.default, help=help_text,
+                           metavar=s.unit.upper().replace(" ", "_") or None)
+
+
+def flag_type(setting):
+    """argparse type for a schema setting: converts and checks, so a bad value stops before any work."""
+    def parse(text: str):
+        try:
+            value = float(text)  # check() turns it into the setting's type (refusing 2.5 for a count)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        try:
+            return setting.check(value)
+        except OmniTraxError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = setting.name
+    return parse
+
+
+def _add_tracking_options(p: argparse.ArgumentParser) -> None:
+    from . import settings as schema
+
+    add_setting_flags(p, schema.TRACKING)
+    g = p.add_argument_group("input and range")
     g.add_argument("--detections", default=None,
                    help="MOTChallenge detections file to track instead of running a detector")
-    g = p.add_argument_group("tracking")
-    g.add_argument("--max-distance", type=float, default=d.max_distance)
-    g.add_argument("--max-gap", type=int, default=d.max_gap)
-    g.add_argument("--min-length", type=int, default=d.min_length)
-    g.add_argument("--cost", choices=("distance", "iou"), default=d.cost)
-    g.add_argument("--process-noise", type=float, default=d.process_noise)
-    g.add_argument("--measurement-noise", type=float, default=d.measurement_noise)
-    g.add_argument("--stitch", action=argparse.BooleanOptionalAction, default=d.stitch,
-                   help="join tracks broken by missed detections (default: on)")
     g.add_argument("--start", type=int, default=0, help="first video frame (0-based)")
     g.add_argument("--end", type=int, default=None, help="last video frame (0-based, inclusive)")
 
@@ -85,11 +94,9 @@ class _ProgressPrinter:
 
 def _write_exports(tracks, out: Path, stem: str, exports, frame_height: int | None) -> list[Path]:
     from .io import mot, tracks_csv
+    from .io.files import ensure_folder
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OmniTraxError(f"Cannot create the output folder '{out}': {exc.strerror}.") from exc
+    ensure_folder(out, what="output folder")
     written = []
     if "csv" in exports:
         path = out / f"{stem}_tracks.csv"
@@ -119,6 +126,14 @@ def cmd_track(args) -> int:
     if args.video is None and args.detections is None:
         raise OmniTraxError("Give a VIDEO to track, or --detections FILE.")
     settings = _settings(args)
+    if args.video is None and (args.preview or args.blend):
+        raise OmniTraxError(f"{'--preview' if args.preview else '--blend'} needs the VIDEO.")
+    from .io.files import ensure_folder, output_file
+
+    # the output places are made and checked now, before any work, not after a long run
+    ensure_folder(args.out, what="output folder", writable=True)
+    if args.blend:
+        output_file(Path(args.blend).resolve(), what="folder for --blend", writable=True)
     detections = mot.read_detections(args.detections) if args.detections else None
     stop = None if args.end is None else args.end + 1
     run = TrackingRun(settings, video_path=args.video, start=args.start, stop=stop, detections=detections)
@@ -138,8 +153,6 @@ def cmd_track(args) -> int:
     run.close()
     written = _write_exports(tracks, Path(args.out), stem, exports, height)
     if args.preview:
-        if args.video is None:
-            raise OmniTraxError("--preview needs the VIDEO.")
         from .io.preview import write_preview
 
         written.append(write_preview(args.video, Path(args.out) / f"{stem}_preview.mp4", tracks=tracks,
@@ -183,9 +196,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line (`omnitrax: error: ...`), not a usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"omnitrax: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m omnitrax", description="OmniTrax: multi-animal tracking.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m omnitrax", description="OmniTrax: multi-animal tracking.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("track", help="detect and track animals in a video")
     p.add_argument("video", nargs="?", default=None, help="video file (optional with --detections)")

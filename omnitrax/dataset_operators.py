@@ -34,9 +34,9 @@ def _target(context, clip, suffix: str) -> Path:
 
 def _read_tracks(clip, selected_only: bool):
     from .blender.coords import ClipFrames
-    from .blender.markers import read_tracks
+    from .blender.markers import read_tracks, selected_names
 
-    chosen = [t.name for t in clip.tracking.tracks if t.select] if selected_only else None
+    chosen = selected_names(clip) if selected_only else None
     if selected_only and not chosen:
         raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
     tracks, names = read_tracks(clip, ClipFrames.of(clip), chosen)
@@ -50,7 +50,7 @@ def _read_keypoints(clip, selected_only: bool, include_disabled: bool):
     import numpy as np
 
     from .blender.coords import ClipFrames
-    from .blender.markers import read_tracks
+    from .blender.markers import read_tracks, selected_names
     from .blender.pose_markers import pose_object, read_poses
 
     frames = ClipFrames.of(clip)
@@ -72,7 +72,7 @@ def _read_keypoints(clip, selected_only: bool, include_disabled: bool):
         keep &= np.array([(t, f, j) not in muted for t, f, j in
                           zip(poses.track.tolist(), poses.frame.tolist(), poses.joint.tolist())], bool)
     if selected_only:
-        chosen = {t.name for t in clip.tracking.tracks if t.select}
+        chosen = set(selected_names(clip))
         if not chosen:
             raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
         keep &= np.isin(poses.track, [tid for tid, name in names.items() if name in chosen])

@@ -9,14 +9,19 @@ from . import resources
 from .errors import OmniTraxError
 
 
-def _failure_text(exc: Exception) -> str:
-    """A user mistake (OmniTraxError) as it is; anything else as a bug, with the details in the console."""
+def _failure_text(exc: Exception, what: str = "Tracking") -> str:
+    """A user mistake (OmniTraxError) as it is; anything else as a bug, one line, details in the console."""
     if isinstance(exc, OmniTraxError):
         return str(exc)
     import traceback
 
     traceback.print_exception(exc)
-    return f"Tracking failed ({type(exc).__name__}: {exc}); nothing was changed. Details in the system console."
+    if isinstance(exc, MemoryError):
+        return (f"{what} ran out of memory; nothing was changed. Use a smaller region, network size or frame "
+                f"range.")
+    first = " ".join(str(exc).split())[:200]
+    return (f"{what} failed ({type(exc).__name__}: {first}); nothing was changed. Details in the system "
+            f"console.")
 
 
 def active_clip(context):
@@ -88,8 +93,8 @@ class OMNITRAX_OT_track(bpy.types.Operator):
 
         try:
             job = BlenderTrackingJob(context, active_clip(context), self.restart)
-        except OmniTraxError as exc:
-            self.report({"ERROR"}, str(exc))
+        except Exception as exc:
+            self.report({"ERROR"}, _failure_text(exc))
             return {"CANCELLED"}
         self.report({"INFO"}, f"OmniTrax: {job.run.description}")
         if bpy.app.background or context.window is None:
@@ -190,8 +195,8 @@ class OMNITRAX_OT_export_tracks(bpy.types.Operator):
             written = export_clip_tracks(clip, context.scene.omnitrax.export_dir,
                                          selected_only=self.selected_only, legacy=self.legacy,
                                          preview=self.preview)
-        except OmniTraxError as exc:
-            self.report({"ERROR"}, str(exc))
+        except Exception as exc:
+            self.report({"ERROR"}, _failure_text(exc, "Export"))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Exported {len(written)} file(s) to {written[0].parent}")
         return {"FINISHED"}
@@ -206,17 +211,33 @@ class OMNITRAX_OT_swap_tracks(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
+        from .blender.markers import selected_names
+
         clip = active_clip(context)
-        return clip is not None and sum(t.select for t in clip.tracking.tracks) == 2
+        if clip is None:
+            return False
+        if len(selected_names(clip)) != 2:
+            cls.poll_message_set("Select exactly two visible tracks")
+            return False
+        return True
 
     def execute(self, context):
         from .blender.coords import ClipFrames
-        from .blender.markers import swap_from
+        from .blender.identities import swap_from
+        from .blender.markers import selected_names
 
         clip = active_clip(context)
-        a, b = [t.name for t in clip.tracking.tracks if t.select]
+        names = selected_names(clip)
+        if len(names) != 2:
+            self.report({"ERROR"}, f"Select exactly two visible tracks to swap ({len(names)} selected).")
+            return {"CANCELLED"}
+        a, b = names
         frame = int(ClipFrames.of(clip).marker_from_scene(context.scene.frame_current))
-        swap_from(context, clip, a, b, frame)
+        try:
+            swap_from(context, clip, a, b, frame)
+        except Exception as exc:
+            self.report({"ERROR"}, _failure_text(exc, "Swapping identities"))
+            return {"CANCELLED"}
         self.report({"INFO"}, f"Swapped {a} and {b} from frame {context.scene.frame_current} on")
         return {"FINISHED"}
 

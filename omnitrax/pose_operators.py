@@ -2,7 +2,6 @@
 import bpy
 from bpy.props import BoolProperty
 
-from .errors import OmniTraxError
 from .operators import _failure_text, active_clip
 
 
@@ -31,8 +30,8 @@ class OMNITRAX_OT_estimate_poses(bpy.types.Operator):
 
         try:
             job = BlenderPoseJob(context, active_clip(context), self.full_frame)
-        except OmniTraxError as exc:
-            self.report({"ERROR"}, str(exc))
+        except Exception as exc:
+            self.report({"ERROR"}, _failure_text(exc, "Pose estimation"))
             return {"CANCELLED"}
         job.start()
         if bpy.app.background or context.window is None:
@@ -49,7 +48,7 @@ class OMNITRAX_OT_estimate_poses(bpy.types.Operator):
         try:
             n = job.write_results()
         except Exception as exc:
-            self.report({"ERROR"}, _failure_text(exc))
+            self.report({"ERROR"}, _failure_text(exc, "Pose estimation"))
             return {"CANCELLED"}
         self.report({"WARNING" if stopped else "INFO"},
                     f"OmniTrax pose {'stopped' if stopped else 'finished'}: {job.done}/{job.total} frames, "
@@ -74,7 +73,7 @@ class OMNITRAX_OT_estimate_poses(bpy.types.Operator):
         for area in context.screen.areas:
             if area.type == "CLIP_EDITOR":
                 area.tag_redraw()
-        return self._conclude(job, stopped=job._stop)
+        return self._conclude(job, stopped=job.stopped)
 
 
 class OMNITRAX_OT_export_poses(bpy.types.Operator):
@@ -92,8 +91,8 @@ class OMNITRAX_OT_export_poses(bpy.types.Operator):
 
         try:
             written, note = export_clip_poses(active_clip(context), context.scene.omnitrax.export_dir)
-        except OmniTraxError as exc:
-            self.report({"ERROR"}, str(exc))
+        except Exception as exc:
+            self.report({"ERROR"}, _failure_text(exc, "Export"))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Exported {', '.join(p.name for p in written)} to {written[0].parent}{note}")
         return {"FINISHED"}

@@ -15,124 +15,49 @@ def _redraw_clip_editors(self, context):
                 area.tag_redraw()
 
 
-class OmniTraxSettings(bpy.types.PropertyGroup):
-    # --- detection -------------------------------------------------------------------------------
-    detector: EnumProperty(
-        name="Detector",
-        items=[
-            ("YOLO", "YOLO network", "A YOLO network you trained (Darknet .cfg/.weights or ONNX), run by OpenCV"),
-            ("BACKGROUND", "Background", "No network: animals are what differs from the static background. "
-                                         "Needs a fixed camera"),
-        ],
-        default="YOLO",
-    )
-    model_path: StringProperty(
-        name="Model", subtype="FILE_PATH", default="",
-        description="Darknet .cfg or ONNX .onnx file of your YOLO network. Empty: the bundled ant model",
-    )
-    weights_path: StringProperty(
-        name="Weights", subtype="FILE_PATH", default="",
-        description="Darknet .weights file that belongs to the .cfg (not needed for ONNX)",
-    )
-    names_path: StringProperty(
-        name="Class names", subtype="FILE_PATH", default="",
-        description="Optional .names/.txt file, one class name per line, to label the tracks",
-    )
-    confidence: FloatProperty(
-        name="Confidence", min=0.0, max=1.0, default=0.5,
-        description="Detections scoring below this are ignored. Lower it if animals are missed, "
-                    "raise it if the background produces false detections",
-    )
-    nms: FloatProperty(
-        name="Overlap (NMS)", min=0.0, max=1.0, default=0.45,
-        description="Boxes overlapping more than this (IoU) are merged into the best one. Raise it when "
-                    "animals touch and one of them disappears",
-    )
-    network_size: IntProperty(
-        name="Network size", min=32, max=4096, step=32, default=416,
-        description="Input size of the network in pixels (a multiple of 32). Larger finds small animals "
-                    "better but is slower. Your model files are never changed",
-    )
-    min_box: IntProperty(
-        name="Min size", min=0, default=0, subtype="PIXEL",
-        description="Ignore detections whose larger box side is below this many pixels (0: off)",
-    )
-    max_box: IntProperty(
-        name="Max size", min=0, default=0, subtype="PIXEL",
-        description="Ignore detections whose larger box side is above this many pixels (0: off)",
-    )
-    constant_box: IntProperty(
-        name="Constant size", min=0, default=0, subtype="PIXEL",
-        description="Give every marker a square box of this size instead of the detected box "
-                    "(0: use detected boxes). Affects boxes only, not detection",
-    )
-    # --- background detector -----------------------------------------------------------------------
-    polarity: EnumProperty(
-        name="Animals are",
-        items=[
-            ("DARKER", "Darker", "Animals are darker than the background"),
-            ("LIGHTER", "Lighter", "Animals are lighter than the background"),
-            ("EITHER", "Either", "Animals differ from the background either way"),
-        ],
-        default="DARKER",
-    )
-    threshold: IntProperty(
-        name="Threshold", min=0, max=255, default=0,
-        description="Grey-level difference from the background that counts as animal (0: automatic, Otsu)",
-    )
-    min_area: IntProperty(
-        name="Min area", min=0, default=20, subtype="PIXEL",
-        description="Blobs smaller than this many pixels are noise, not animals",
-    )
-    max_area: IntProperty(
-        name="Max area", min=0, default=0, subtype="PIXEL",
-        description="Blobs larger than this many pixels are ignored (0: no limit)",
-    )
-    animal_area: IntProperty(
-        name="Animal area", min=0, default=0, subtype="PIXEL",
-        description="Typical area of one animal in pixels. When set, blobs of several touching animals "
-                    "are split into that many animals (0: off)",
-    )
-    background_frames: IntProperty(
-        name="Background frames", min=3, max=500, default=50,
-        description="How many frames spread over the clip estimate the background (median)",
-    )
-    # --- tracker -----------------------------------------------------------------------------------
-    max_distance: FloatProperty(
-        name="Max distance", min=1.0, default=50.0, subtype="PIXEL",
-        description="A detection further than this from a track's predicted position cannot join it. "
-                    "About the distance an animal moves in a few frames",
-    )
-    max_gap: IntProperty(
-        name="Max gap", min=0, default=10,
-        description="Frames a track survives without detections (bridged by its motion model) before it ends",
-    )
-    min_length: IntProperty(
-        name="Min length", min=1, default=10,
-        description="Tracks with fewer detections than this are discarded as noise",
-    )
-    cost: EnumProperty(
-        name="Match by",
-        items=[
-            ("DISTANCE", "Distance", "Match detections to tracks by the distance between centres"),
-            ("IOU", "Box overlap", "Match by box overlap (IoU); for large, box-like animals that touch"),
-        ],
-        default="DISTANCE",
-    )
-    process_noise: FloatProperty(
-        name="Motion noise", min=0.0, default=1.0,
-        description="How erratically the animals move (Kalman process noise). Raise for animals that "
-                    "turn and accelerate suddenly",
-    )
-    measurement_noise: FloatProperty(
-        name="Position noise", min=0.0, default=1.0,
-        description="How noisy the detected positions are, in pixels (Kalman measurement noise)",
-    )
-    stitch: BoolProperty(
-        name="Stitch tracklets", default=True,
-        description="After tracking, join tracks that end to tracks that start shortly after nearby, "
-                    "to repair identity breaks",
-    )
+def _path_options() -> set:
+    """Blender 4.5+ warns about '//' paths unless the property says it supports them; 4.2-4.4 lack the option."""
+    return {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
+
+
+PATH_OPTIONS = _path_options()
+
+
+def schema_property(s):
+    """The Blender property for one schema setting: same default, limits, choices and help."""
+    common = dict(name=s.label, description=s.help)
+    if s.choices:
+        return EnumProperty(items=[(v.upper(), label, text) for v, label, text in s.choices],
+                            default=s.default.upper(), **common)
+    if s.kind is bool:
+        return BoolProperty(default=s.default, **common)
+    if s.kind in (int, float):
+        limits = dict(min=s.min, max=s.max) if s.max is not None else dict(min=s.min)
+        subtype = "PIXEL" if s.unit == "px" else "NONE"
+        if s.kind is int:
+            return IntProperty(default=s.default, subtype=subtype, step=s.multiple_of or 1, **limits, **common)
+        precision = 6 if s.min and 0 < s.min < 0.001 else 3
+        return FloatProperty(default=s.default, subtype=subtype, precision=precision, **limits, **common)
+    subtype = {"file": "FILE_PATH", "folder": "DIR_PATH"}.get(s.path, "NONE")
+    return StringProperty(default=s.default, subtype=subtype, options=PATH_OPTIONS if s.path else set(),
+                          **common)
+
+
+def _schema_annotations() -> dict:
+    from . import settings as schema
+
+    return {s.name: schema_property(s) for s in schema.SETTINGS if s.scene}
+
+
+def _schema_backend():
+    from .settings import BY_NAME
+
+    return BY_NAME["backend"]
+
+
+class _BlenderOnlySettings:
+    """Scene state that is not a pipeline setting: frame range, mask, export folder, display switches."""
+
     # --- range, mask, export ---------------------------------------------------------------------
     use_scene_range: BoolProperty(
         name="Use scene frame range", default=True,
@@ -145,42 +70,10 @@ class OmniTraxSettings(bpy.types.PropertyGroup):
         description="Only detect animals inside this mask (any Blender mask; layers and curves honoured)",
     )
     export_dir: StringProperty(
-        name="Export folder", subtype="DIR_PATH", default="//omnitrax_export/",
+        name="Export folder", subtype="DIR_PATH", default="//omnitrax_export/", options=PATH_OPTIONS,
         description="Where CSV exports are written ('//' is the folder of the .blend file)",
     )
-    # --- pose estimation -------------------------------------------------------------------------
-    pose_model_path: StringProperty(
-        name="Pose model", subtype="DIR_PATH", default="",
-        description="Exported DeepLabCut model folder (TensorFlow: pose_cfg.yaml + .pb; DeepLabCut 3: .pt). "
-                    "Empty: the bundled ant model (head, thorax, abdomen)",
-    )
-    pose_skeleton_path: StringProperty(
-        name="Skeleton", subtype="FILE_PATH", default="",
-        description="DeepLabCut project config.yaml whose skeleton to draw (empty: the one next to the model, "
-                    "if any)",
-    )
-    pose_roi_mode: EnumProperty(
-        name="Region",
-        items=[
-            ("CONSTANT", "Fixed square", "A square of 'ROI size' pixels centred on each marker"),
-            ("BOX", "Marker box", "The marker's box grown by 'Padding', made square and resized"),
-        ],
-        default="CONSTANT",
-    )
-    pose_roi_size: IntProperty(
-        name="ROI size", min=8, default=96, subtype="PIXEL",
-        description="Side of the square cut around each animal; about the size of the crops the network "
-                    "was trained on",
-    )
-    pose_padding: IntProperty(
-        name="Padding", min=0, default=10, subtype="PIXEL",
-        description="Pixels added around the marker box (Region: Marker box)",
-    )
-    pcutoff: FloatProperty(
-        name="Cut-off", min=0.0, max=1.0, default=0.5,
-        description="Keypoints whose likelihood is below this are kept but disabled (enable and fix them, "
-                    "or leave them out of analyses)",
-    )
+    # --- pose estimation (display and choice of animals) -----------------------------------------
     pose_selected_only: BoolProperty(
         name="Selected tracks only", default=False,
         description="Estimate poses only for the selected animal tracks",
@@ -200,17 +93,20 @@ class OmniTraxSettings(bpy.types.PropertyGroup):
     )
 
 
+OmniTraxSettings = type("OmniTraxSettings", (bpy.types.PropertyGroup,), {
+    "__annotations__": {**_schema_annotations(), **_BlenderOnlySettings.__annotations__},
+    "__doc__": "OmniTrax settings of a scene: the schema's settings (omnitrax.settings) plus scene state",
+    "__module__": __name__,
+})
+
+
 class OmniTraxPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     compute_device: EnumProperty(
         name="Compute device",
-        items=[
-            ("AUTO", "Automatic", "Use the GPU when OpenCV offers CUDA, else the CPU"),
-            ("CPU", "CPU", "Always use the CPU"),
-            ("CUDA", "CUDA GPU", "Use an NVIDIA GPU through OpenCV's CUDA backend (needs a CUDA build of OpenCV)"),
-        ],
-        default="AUTO",
+        items=[(v.upper(), label, text) for v, label, text in _schema_backend().choices],
+        default=_schema_backend().default.upper(),
     )
 
     def draw(self, context):

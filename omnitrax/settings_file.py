@@ -16,27 +16,19 @@ error that lists the known ones. The format is chosen by the suffix: .toml, or .
 from __future__ import annotations
 
 import json
-import math
 import tomllib
-from dataclasses import fields
 from pathlib import Path
 
+from . import settings as schema
 from .errors import OmniTraxError
+from .io.files import ensure_folder
 from .tracking.settings import TrackingSettings
 
 #: pose settings (Blender property names) and their defaults, as in Blender's panel
-POSE_DEFAULTS = {
-    "pose_model_path": "",  # exported DeepLabCut model folder; empty = no pose estimation
-    "pose_skeleton_path": "",  # DeepLabCut project config.yaml with the skeleton; empty = next to the model
-    "pose_roi_mode": "constant",  # "constant" | "box"
-    "pose_roi_size": 96,  # px, side of the square crop around each animal
-    "pose_padding": 10,  # px added around the marker box (box mode)
-    "pcutoff": 0.5,  # likelihood below which keypoints are shown disabled
-}
-POSE_CHOICES = {"pose_roi_mode": ("constant", "box")}
-TRACKING_DEFAULTS = {f.name: f.default for f in fields(TrackingSettings)}
+POSE_DEFAULTS = schema.defaults(schema.POSE)
+TRACKING_DEFAULTS = schema.defaults(schema.TRACKING)
 #: settings holding file or folder paths (resolved against the settings file's folder)
-PATH_KEYS = tuple(k for k in (*TRACKING_DEFAULTS, *POSE_DEFAULTS) if k.endswith("_path"))
+PATH_KEYS = tuple(s.name for s in schema.SETTINGS if s.path)
 SUFFIXES = (".toml", ".yaml", ".yml")
 
 
@@ -49,30 +41,6 @@ def _format(path: Path) -> str:
     if suffix not in SUFFIXES:
         raise OmniTraxError(f"Settings file {path} must end in .toml, .yaml or .yml.")
     return "toml" if suffix == ".toml" else "yaml"
-
-
-def _coerce(name: str, value, default, where: str):
-    """value converted to the type of default; a wrong type is an OmniTraxError naming the setting."""
-    def bad(kind):
-        return OmniTraxError(f"Setting {name} in {where} must be {kind}, got {value!r}.")
-
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            raise bad("a whole number")
-        return int(value)
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad("a number")
-        return float(value)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise bad("text")
-    return value
 
 
 def _resolve(value: str, folder: Path) -> str:
@@ -139,24 +107,21 @@ def _flatten(data: dict, path: Path) -> dict:
 
 
 def read_settings(path) -> tuple[TrackingSettings, dict]:
-    """(TrackingSettings, pose dict keyed like POSE_DEFAULTS) from a .toml / .yaml / .yml settings file."""
+    """(TrackingSettings, pose dict keyed like POSE_DEFAULTS) from a .toml / .yaml / .yml settings file.
+
+    Every value is checked against the schema (type, range, choices) before anything is returned, so a
+    bad file is refused whole, with one line naming the setting.
+    """
     path = Path(path)
     flat = _flatten(_load(path), path)
     folder = path.resolve().parent
-    values = {}
-    for name, value in flat.items():
-        default = TRACKING_DEFAULTS.get(name, POSE_DEFAULTS.get(name))
-        value = _coerce(name, value, default, str(path))
-        if name in PATH_KEYS:
-            value = _resolve(value, folder)
-        values[name] = value
-    pose = dict(POSE_DEFAULTS)
-    pose.update({k: v for k, v in values.items() if k in POSE_DEFAULTS})
-    for name, allowed in POSE_CHOICES.items():
-        pose[name] = pose[name].lower()
-        if pose[name] not in allowed:
-            raise OmniTraxError(f"Setting {name}={pose[name]!r} in {path} is not one of {', '.join(allowed)}.")
-    tracking = TrackingSettings.from_mapping({k: v for k, v in values.items() if k in TRACKING_DEFAULTS})
+    values = schema.check_all(flat, str(path))
+    for name in PATH_KEYS:
+        if name in values:
+            values[name] = _resolve(values[name], folder)
+    pose = {**POSE_DEFAULTS, **{k: v for k, v in values.items() if k in POSE_DEFAULTS}}
+    tracking = TrackingSettings.from_mapping({k: v for k, v in values.items() if k in TRACKING_DEFAULTS},
+                                             str(path))
     return tracking, pose
 
 
@@ -166,30 +131,18 @@ def _toml_value(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
+        return repr(value)  # the schema refuses nan and inf before anything is written
     return json.dumps(str(value), ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
 
 
 def _sections(tracking, pose) -> dict:
     tracking = tracking.to_dict() if isinstance(tracking, TrackingSettings) else dict(tracking or {})
-    TrackingSettings.from_mapping(tracking)  # validates names and values
-    merged_pose = dict(POSE_DEFAULTS)
-    for name, value in (pose or {}).items():
-        if name not in POSE_DEFAULTS:
-            raise OmniTraxError(f"Unknown pose setting {name}. Known: {', '.join(POSE_DEFAULTS)}.")
-        merged_pose[name] = value
-    for name, allowed in POSE_CHOICES.items():
-        merged_pose[name] = str(merged_pose[name]).lower()
-    out = {"tracking": {}, "pose": {}}
-    for section, values, defaults in (("tracking", tracking, TRACKING_DEFAULTS), ("pose", merged_pose, POSE_DEFAULTS)):
-        for name, value in values.items():
-            out[section][name] = _coerce(name, value, defaults[name], "the settings to write")
-    out["tracking"] = TrackingSettings.from_mapping(out["tracking"]).to_dict()  # lower-case enums
-    return out
+    unknown = sorted(set(tracking) - set(TRACKING_DEFAULTS)) + sorted(set(pose or {}) - set(POSE_DEFAULTS))
+    if unknown:
+        raise OmniTraxError(f"Unknown setting(s) {', '.join(unknown)}. Known: {_known_names()}.")
+    values = schema.check_all({**TRACKING_DEFAULTS, **tracking, **POSE_DEFAULTS, **(pose or {})},
+                              "the settings to write")
+    return {"tracking": {k: values[k] for k in TRACKING_DEFAULTS}, "pose": {k: values[k] for k in POSE_DEFAULTS}}
 
 
 def write_settings(path, tracking, pose: dict | None = None) -> Path:
@@ -211,7 +164,7 @@ def write_settings(path, tracking, pose: dict | None = None) -> Path:
         text = "# OmniTrax settings (names as in Blender's OmniTrax panel)\n" + yaml.safe_dump(
             sections, sort_keys=False, allow_unicode=True, default_flow_style=False)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(path.parent, what="folder")
         path.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:
         raise OmniTraxError(f"Cannot write the settings file {path}: {exc.strerror}.") from None

@@ -27,18 +27,23 @@ def scene_settings(props, backend: str = "auto") -> tuple[dict, dict]:
 
 
 def apply_settings(props, tracking, pose: dict) -> None:
-    """Set Scene.omnitrax from TrackingSettings and a pose dict (enum values upper-cased for Blender)."""
-    values = {**tracking.to_dict(), **pose}
-    values.pop("backend", None)
-    for name, v in values.items():
-        prop = props.bl_rna.properties[name]
-        if prop.type == "ENUM":
-            v = v.upper()
-        elif prop.type == "INT":
-            v = int(v)
-        elif prop.type == "FLOAT":
-            v = float(v)
-        setattr(props, name, v)
+    """Set Scene.omnitrax from TrackingSettings and a pose dict, all or nothing.
+
+    Every value is checked by the schema first (the panel's limits are the schema's, so nothing is
+    clamped); should Blender still refuse one, the values set before it are put back.
+    """
+    from . import settings as schema
+
+    values = schema.check_all({k: v for k, v in {**tracking.to_dict(), **pose}.items()
+                               if schema.BY_NAME[k].scene})
+    before = {name: getattr(props, name) for name in values}
+    try:
+        for name, v in values.items():
+            setattr(props, name, v.upper() if props.bl_rna.properties[name].type == "ENUM" else v)
+    except (TypeError, ValueError, OverflowError) as exc:
+        for name, v in before.items():
+            setattr(props, name, v)
+        raise OmniTraxError(f"Blender refused the setting {name} = {v!r} ({exc}); nothing was changed.") from None
 
 
 class OMNITRAX_OT_save_settings(bpy.types.Operator, ExportHelper):
@@ -89,10 +94,10 @@ class OMNITRAX_OT_load_settings(bpy.types.Operator, ImportHelper):
         path = bpy.path.abspath(self.filepath)
         try:
             tracking, pose = read_settings(path)
+            apply_settings(context.scene.omnitrax, tracking, pose)
         except OmniTraxError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        apply_settings(context.scene.omnitrax, tracking, pose)
         self.report({"INFO"}, f"Loaded OmniTrax settings from {path}")
         return {"FINISHED"}
 

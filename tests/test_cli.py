@@ -134,3 +134,62 @@ report({{"detector": bpy.context.scene.omnitrax.detector if hasattr(bpy.context.
         for f, x, y, predicted in zip(t.frame, t.x, t.y, t.predicted):
             mx, my, muted = markers[int(f) + 1]
             assert abs(mx - x) < 1e-3 and abs(my - y) < 1e-3 and muted == predicted
+
+
+def _fails_fast_with_one_line(proc, expected, work_line):
+    """Exit 2, one `omnitrax: error:` line containing `expected`, no traceback, and the work never began."""
+    assert work_line not in proc.stderr and "[#" not in proc.stderr and "[." not in proc.stderr, proc.stderr
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Error:" not in proc.stderr.replace("omnitrax: error:", "")
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("omnitrax: error:")]
+    assert len(error_lines) == 1 and expected in error_lines[0], proc.stderr
+
+
+@pytest.mark.parametrize("where,expected", [
+    ("out=FILE", "is a file, not a folder"),
+    ("out=FILE/sub", "is a file, not a folder"),
+    ("blend=FILE/sub/result.blend", "is a file, not a folder"),
+    ("blend=DIR", "a folder of that name is in the way"),
+])
+def test_track_refuses_an_impossible_output_place_before_tracking(clip, tmp_path, where, expected):
+    """A typo in --out / --blend is refused before the video is opened, not after the whole run (issue 18.10)."""
+    video, _ = clip
+    (tmp_path / "FILE").write_text("a file, not a folder\n")
+    (tmp_path / "DIR").mkdir()
+    option, place = where.split("=")
+    out = tmp_path / place if option == "out" else tmp_path / "out"
+    extra = ["--blend", tmp_path / place] if option == "blend" else []
+    proc = omnitrax("track", video, "--detector", "background", "--out", out, *extra, cwd=tmp_path)
+    _fails_fast_with_one_line(proc, expected, "Tracking")
+    assert not (tmp_path / "out" / "arena_tracks.csv").exists()
+
+
+def test_track_makes_missing_output_folders_before_opening_the_video(tmp_path):
+    text = tmp_path / "notes.avi"
+    text.write_text("this is not a video\n")
+    out, blend = tmp_path / "new" / "out", tmp_path / "other" / "deep" / "r.blend"
+    proc = omnitrax("track", text, "--out", out, "--blend", blend, cwd=tmp_path)
+    assert proc.returncode == 2 and "not a video" in proc.stderr, proc.stderr  # the video is opened after
+    assert out.is_dir() and blend.parent.is_dir()
+
+
+@pytest.mark.parametrize("where,expected", [
+    ("out=FILE", "is a file, not a folder"),
+    ("out=FILE/sub", "is a file, not a folder"),
+    ("blend=missing/result.blend", "not found"),
+    ("blend=FILE/result.blend", "not found"),
+])
+def test_pose_refuses_an_impossible_output_place_before_the_model_runs(clip, tmp_path, where, expected):
+    from omnitrax import resources
+
+    video, truth = clip
+    tracks = tmp_path / "arena_tracks.csv"
+    tracks_csv.write_tracks_csv(tracks, truth.to_tracks())
+    (tmp_path / "FILE").write_text("a file, not a folder\n")
+    option, place = where.split("=")
+    out = tmp_path / place if option == "out" else tmp_path / "out"
+    extra = ["--blend", tmp_path / place] if option == "blend" else []
+    proc = omnitrax("pose", video, "--tracks", tracks, "--model", resources.default_pose_model(), "--out", out,
+                    *extra, cwd=tmp_path)
+    _fails_fast_with_one_line(proc, expected, "Pose estimation")
+    assert not list(tmp_path.rglob("*_poses.csv"))

@@ -6,6 +6,7 @@ from pathlib import Path
 import bpy
 
 from ..errors import OmniTraxError
+from ..io.files import ensure_folder, output_file
 from . import markers
 from .coords import ClipFrames, clip_size
 
@@ -18,13 +19,6 @@ def export_folder(export_dir: str) -> Path:
         raise OmniTraxError("The export folder is relative to the .blend file ('//'), which is not saved yet: "
                             "save the .blend or choose an absolute folder.")
     return Path(bpy.path.abspath(export_dir))
-
-
-def _make(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OmniTraxError(f"Cannot create the export folder '{out}': {exc.strerror}.") from exc
 
 
 def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
@@ -44,8 +38,9 @@ def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
     poses, names = read_poses(clip, ClipFrames.of(clip), animal_ids or None)
     if not len(poses):
         raise OmniTraxError(f"Clip '{clip.name}' has no keypoints to export; estimate poses first.")
-    _make(out)
+    ensure_folder(out, what="export folder", writable=True)
     stem = Path(clip.name).stem
+    output_file(out / f"{stem}_poses.csv")
     written = [write_dlc_csv(out / f"{stem}_poses.csv", poses, names=names)]
     note = ""
     try:
@@ -60,15 +55,19 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     from ..io import summary, tracks_csv
 
     out = export_folder(export_dir)
-    chosen = [t.name for t in clip.tracking.tracks if t.select] if selected_only else None
+    chosen = markers.selected_names(clip) if selected_only else None
     if selected_only and not chosen:
         raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
     frames = ClipFrames.of(clip)
     tracks, names = markers.read_tracks(clip, frames, chosen)
     if not len(tracks):
         raise OmniTraxError(f"Clip '{clip.name}' has no tracks to export; track it first.")
-    _make(out)
+    ensure_folder(out, what="export folder", writable=True)
     stem = Path(clip.name).stem
+    for name in ("tracks.csv", "summary.csv") + (("preview.mp4",) if preview else ()):
+        output_file(out / f"{stem}_{name}")  # refuse before writing anything, not half-way
+    if legacy:
+        ensure_folder(out / f"{stem}_legacy", what="legacy folder", instead="folder")
     written = [tracks_csv.write_tracks_csv(out / f"{stem}_tracks.csv", tracks)]
     written.append(summary.write_summaries(out / f"{stem}_summary.csv",
                                            summary.track_summaries(tracks, names, fps=clip.fps)))

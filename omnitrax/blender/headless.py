@@ -14,13 +14,13 @@ import tempfile
 from pathlib import Path
 
 from ..errors import OmniTraxError
+from ..io.files import output_file
 
 
 def write_blend(video, tracks, out_path: Path, settings) -> Path:
     from ..io.tracks_csv import write_tracks_csv
 
-    out_path = Path(out_path).resolve()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path = output_file(Path(out_path).resolve(), what="folder for the .blend")
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "tracks.csv"
         write_tracks_csv(csv_path, tracks)

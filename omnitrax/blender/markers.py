@@ -12,6 +12,7 @@ import colorsys
 
 import numpy as np
 
+from ..errors import OmniTraxError
 from ..tracking.tracks import Tracks, ids_for_names
 from .coords import ClipFrames, box_size_to_marker, clip_size, marker_to_pixels, pixels_to_marker
 
@@ -45,6 +46,11 @@ def _marker_arrays(track):
     return frames, co.reshape(n, 2), mute, corners.reshape(n, 4, 2)
 
 
+def selected_names(clip) -> list:
+    """Names of the selected camera tracks, as Blender's own tools see them (hidden tracks are not selected)."""
+    return [t.name for t in clip.tracking.tracks if t.select and not t.hide]
+
+
 def owned_names(clip) -> set:
     return set(clip.get(OWNED_KEY, []))
 
@@ -65,7 +71,7 @@ def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = 
     width, height = clip_size(clip)
     last_marker_frame = clip.frame_duration  # clip frames run 1..frame_duration
     blender_tracks = clip.tracking.tracks
-    owned = owned_names(clip)
+    owned = owned_names(clip) & {t.name for t in blender_tracks}  # renamed or deleted ones are no longer ours
     meta = clip.get(META_KEY)
     meta = {} if meta is None else meta.to_dict()
     for tid in tracks.ids():
@@ -111,14 +117,23 @@ def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = 
         track.markers.foreach_set("search_max", pattern_max.astype(np.float32).ravel())
 
         entry = meta.get(name, {})
-        conf = dict(zip(entry.get("frames", []), entry.get("confidence", [])))
+        old_frames = entry.get("frames", [])
+        conf = dict(zip(old_frames, entry.get("confidence", [])))
+        classes = dict(zip(old_frames, entry.get("classes", [entry.get("cls", 0)] * len(old_frames))))
         conf.update(zip(marker_frames.tolist(), np.asarray(rows.confidence, float).tolist()))
-        keys = sorted(conf)
-        meta[name] = {"cls": int(rows.cls[0]) if len(rows.cls) else 0, "frames": keys,
-                      "confidence": [conf[k] for k in keys]}
+        classes.update(zip(marker_frames.tolist(), np.asarray(rows.cls, int).tolist()))
+        meta[name] = meta_entry(conf, classes)
     clip[META_KEY] = meta
     _set_owned(clip, owned)
     return names
+
+
+def meta_entry(conf: dict, classes: dict) -> dict:
+    """Per-marker confidence and class of one track, by clip frame; `cls` is the track's commonest class."""
+    keys = sorted(conf)
+    cls = [int(classes.get(k, 0)) for k in keys]
+    common = int(np.bincount(cls).argmax()) if cls else 0
+    return {"cls": common, "frames": keys, "confidence": [conf[k] for k in keys], "classes": cls}
 
 
 def read_tracks(clip, frames: ClipFrames, track_names=None) -> tuple[Tracks, dict]:
@@ -144,59 +159,97 @@ def read_tracks(clip, frames: ClipFrames, track_names=None) -> tuple[Tracks, dic
         size = (corners.max(axis=1) - corners.min(axis=1)) * [width, height]
         entry = meta.get(t.name, {})
         conf_by_frame = dict(zip(entry.get("frames", []), entry.get("confidence", [])))
+        cls_by_frame = dict(zip(entry.get("frames", []), entry.get("classes", [])))
+        track_cls = int(entry.get("cls", 0))
         n = len(marker_frames)
         parts.append(Tracks(
             track=np.full(n, ids[t.name]), frame=frames.video_from_marker(marker_frames).astype(int),
             x=xy[:, 0], y=xy[:, 1], width=size[:, 0], height=size[:, 1],
             confidence=np.array([conf_by_frame.get(int(f), 1.0) for f in marker_frames]),
-            cls=np.full(n, int(entry.get("cls", 0))), predicted=mute.copy()))
+            cls=np.array([cls_by_frame.get(int(f), track_cls) for f in marker_frames], np.int64),
+            predicted=mute.copy()))
     tracks = Tracks.concat(parts) if parts else Tracks.empty()
     return tracks, {v: k for k, v in ids.items()}
 
 
-# --- whole-track edits: snapshot, delete, restore -----------------------------------------------
+# --- whole-track edits: snapshot, delete, restore, swap ----------------------------------------
 
 _MARKER_FIELDS = (("frame", np.int32, 1), ("co", np.float32, 2), ("mute", bool, 1),
                   ("pattern_corners", np.float32, 8), ("search_min", np.float32, 2),
                   ("search_max", np.float32, 2))
+#: per-track state a user may have set (visibility, lock, colour, Blender tracker options...)
+_SKIPPED_STATE = {"name", "annotation"}
 
 
-def snapshot(clip, names) -> dict:
-    """Everything needed to re-create these tracks exactly: marker arrays, colour, selection."""
+def _track_state(track) -> dict:
+    state = {}
+    for prop in track.bl_rna.properties:
+        if prop.is_readonly or prop.identifier in _SKIPPED_STATE or prop.type == "POINTER":
+            continue
+        value = getattr(track, prop.identifier)
+        state[prop.identifier] = tuple(value) if getattr(prop, "is_array", False) else value
+    return state
+
+
+def marker_arrays(track) -> dict:
+    """Every marker field of a track as flat numpy arrays (see _MARKER_FIELDS)."""
+    n = len(track.markers)
+    arrays = {}
+    for field, dtype, width in _MARKER_FIELDS:
+        a = np.zeros(n * width, dtype)
+        track.markers.foreach_get(field, a)
+        arrays[field] = a
+    return arrays
+
+
+def snapshot(clip, names, tracks=None) -> dict:
+    """Everything needed to re-create these tracks exactly: marker arrays and all per-track state."""
+    tracks = clip.tracking.tracks if tracks is None else tracks
     snap = {}
     for name in names:
-        track = clip.tracking.tracks.get(name)
-        if track is None:
-            continue
-        n = len(track.markers)
-        arrays = {}
-        for field, dtype, width in _MARKER_FIELDS:
-            a = np.zeros(n * width, dtype)
-            track.markers.foreach_get(field, a)
-            arrays[field] = a
-        snap[name] = {"arrays": arrays, "color": tuple(track.color),
-                      "use_custom_color": track.use_custom_color, "select": track.select}
+        track = tracks.get(name)
+        if track is not None:
+            snap[name] = {"arrays": marker_arrays(track), "state": _track_state(track)}
     return snap
 
 
-def restore(clip, snap: dict, keep_before: int | None = None) -> None:
+def _apply_state(track, state: dict) -> None:
+    for key, value in state.items():
+        try:
+            setattr(track, key, value)
+        except (AttributeError, TypeError, ValueError):  # a property this Blender version lacks
+            pass
+
+
+def restore(clip, snap: dict, keep_before: int | None = None, tracks=None) -> None:
     """Re-create snapshot tracks (which must not exist now); with keep_before, only markers at clip
     frames below it."""
+    tracks = clip.tracking.tracks if tracks is None else tracks
     for name, entry in snap.items():
         arrays = entry["arrays"]
         frames = arrays["frame"]
         keep = np.ones(len(frames), bool) if keep_before is None else frames < keep_before
         if not keep.any():
             continue
-        track = clip.tracking.tracks.new(name=name, frame=int(frames[keep][0]))
-        for f in frames[keep][1:]:
-            track.markers.insert_frame(int(f))
-        for field, _, width in _MARKER_FIELDS[1:]:
-            values = arrays[field].reshape(len(frames), width)[keep]
-            track.markers.foreach_set(field, values.ravel())
-        track.color = entry["color"]
-        track.use_custom_color = entry["use_custom_color"]
-        track.select = entry["select"]
+        track = tracks.new(name=name, frame=int(frames[keep][0]))
+        set_markers(track, {field: arrays[field].reshape(len(frames), width)[keep].ravel()
+                            for field, _, width in _MARKER_FIELDS})
+        _apply_state(track, entry["state"])
+
+
+def set_markers(track, arrays: dict) -> None:
+    """Make the track's markers exactly `arrays` (at least one marker), editing it in place."""
+    wanted = arrays["frame"].astype(int)
+    have = np.zeros(len(track.markers), np.int32)
+    track.markers.foreach_get("frame", have)
+    for f in np.setdiff1d(wanted, have):
+        track.markers.insert_frame(int(f))
+    for f in np.setdiff1d(have, wanted):
+        track.markers.delete_frame(int(f))
+    order = np.argsort(wanted, kind="stable")
+    for field, _, width in _MARKER_FIELDS[1:]:
+        values = arrays[field].reshape(len(wanted), width)[order]
+        track.markers.foreach_set(field, values.ravel())
 
 
 def _clip_editor_override(context, clip):
@@ -218,46 +271,96 @@ def _clip_editor_override(context, clip):
     return override, (area, previous)
 
 
-def delete_tracks(context, clip, names) -> None:
-    """Delete these tracks with Blender's own operator (the Python API has no tracks.remove)."""
+def delete_tracks(context, clip, names, tracking_object=None) -> None:
+    """Delete these tracks (of the camera, or of `tracking_object`) with Blender's own operator.
+
+    The Python API has no tracks.remove, and Blender's delete skips hidden tracks, so targets are
+    shown first. Every other track keeps its selection and visibility.
+    """
     import bpy
 
+    tracking = clip.tracking
+    obj = tracking.objects[0] if tracking_object is None else tracking_object  # objects[0]: the camera
+    tracks = obj.tracks
     names = set(names)
-    targets = [t for t in clip.tracking.tracks if t.name in names]
+    targets = [t for t in tracks if t.name in names]
     if not targets:
         return
-    selection = {t.name: t.select for t in clip.tracking.tracks}
-    for t in clip.tracking.tracks:
+    selection = {t.name: t.select for t in tracks}
+    active_object = tracking.objects.active
+    for t in tracks:
         t.select = t.name in names
+        if t.name in names:
+            t.hide = False
+    tracking.objects.active = obj
     override, borrowed = _clip_editor_override(context, clip)
     try:
         with override:
             bpy.ops.clip.delete_track(confirm=False)
     finally:
+        tracking.objects.active = active_object
         if borrowed is not None:
             area, (area_type, ui_type) = borrowed
             area.type = area_type
             area.ui_type = ui_type
-        for t in clip.tracking.tracks:
+        for t in tracks:
             t.select = selection.get(t.name, False)
-    left = [t.name for t in clip.tracking.tracks if t.name in names]
+    left = [t.name for t in tracks if t.name in names]
     if left:
-        raise RuntimeError(f"Blender did not delete tracks {left[:5]}")
+        raise OmniTraxError(f"Blender did not delete the tracks {', '.join(left[:5])}; nothing was changed.")
 
 
-def swap_from(context, clip, name_a: str, name_b: str, marker_frame: int) -> None:
-    """Exchange the markers of two tracks at clip frames >= marker_frame (names and colours stay)."""
-    snap = snapshot(clip, [name_a, name_b])
-    swapped = {}
-    for name, other in ((name_a, name_b), (name_b, name_a)):
-        mine, theirs = snap[name]["arrays"], snap[other]["arrays"]
-        keep_mine = mine["frame"] < marker_frame
-        take_theirs = theirs["frame"] >= marker_frame
-        arrays = {}
-        for field, _, width in _MARKER_FIELDS:
-            a = mine[field].reshape(len(mine["frame"]), width)[keep_mine]
-            b = theirs[field].reshape(len(theirs["frame"]), width)[take_theirs]
-            arrays[field] = np.concatenate([a, b]).ravel()
-        swapped[name] = dict(snap[name], arrays=arrays)
-    delete_tracks(context, clip, [name_a, name_b])
-    restore(clip, swapped)
+def _swapped_arrays(mine: dict, theirs: dict, marker_frame: int) -> dict:
+    """My markers before marker_frame, then theirs from it on."""
+    keep_mine = mine["frame"] < marker_frame
+    take_theirs = theirs["frame"] >= marker_frame
+    out = {}
+    for field, _, width in _MARKER_FIELDS:
+        a = mine[field].reshape(len(mine["frame"]), width)[keep_mine]
+        b = theirs[field].reshape(len(theirs["frame"]), width)[take_theirs]
+        out[field] = np.concatenate([a, b]).ravel()
+    return out
+
+
+def swap_track_markers(context, clip, tracks, name_a: str, name_b: str, marker_frame: int, tracking_object=None):
+    """Exchange markers of two tracks of one tracking object from marker_frame on, in place (names,
+    colours, visibility and every other track setting stay). A track left without markers is deleted;
+    a missing one is created from its partner's state."""
+    a, b = tracks.get(name_a), tracks.get(name_b)
+    empty = {field: np.zeros(0, dtype) for field, dtype, _ in _MARKER_FIELDS}
+    arrays = {name_a: marker_arrays(a) if a is not None else empty,
+              name_b: marker_arrays(b) if b is not None else empty}
+    new = {name_a: _swapped_arrays(arrays[name_a], arrays[name_b], marker_frame),
+           name_b: _swapped_arrays(arrays[name_b], arrays[name_a], marker_frame)}
+    emptied = []
+    for name, other in ((name_a, b), (name_b, a)):
+        track = tracks.get(name)
+        if not len(new[name]["frame"]):
+            if track is not None:
+                emptied.append(name)
+            continue
+        if track is None:
+            track = tracks.new(name=name, frame=int(new[name]["frame"][0]))
+            _apply_state(track, _track_state(other))
+        set_markers(track, new[name])
+    if emptied:
+        delete_tracks(context, clip, emptied, tracking_object)
+
+
+def swap_frame_lists(entry_a: dict, entry_b: dict, marker_frame: int, columns) -> tuple[dict, dict]:
+    """Per-frame metadata lists (same keys as `columns`, indexed by entry['frames']) swapped from a frame on."""
+    def split(entry):
+        frames = list(entry.get("frames", []))
+        rows = {f: {c: entry.get(c, [None] * len(frames))[i] for c in columns} for i, f in enumerate(frames)}
+        return ({f: r for f, r in rows.items() if f < marker_frame},
+                {f: r for f, r in rows.items() if f >= marker_frame})
+
+    a_before, a_after = split(entry_a)
+    b_before, b_after = split(entry_b)
+
+    def join(before, after, like):
+        rows = {**before, **after}
+        keys = sorted(rows)
+        return {**like, "frames": keys, **{c: [rows[k][c] for k in keys] for c in columns}}
+
+    return join(a_before, b_after, entry_a), join(b_before, a_after, entry_b)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import OmniTraxError
 from .coords import marker_to_pixels
 
 ADDING = {"ADD", "MERGE_ADD", "LIGHTEN", "REPLACE", "DIFFERENCE", "MUL"}
@@ -58,8 +59,8 @@ def mask_polygons(mask, width: int, height: int) -> tuple[list, list]:
         if layer.invert:
             adds = not adds
         for spline in layer.splines:
-            if len(spline.points) < 3 and spline.use_cyclic or len(spline.points) < 2:
-                continue
+            if not spline.use_cyclic or len(spline.points) < 3:
+                continue  # an open curve or a closed one of two points encloses no area
             pts = [(tuple(p.co), tuple(p.handle_right), tuple(p.handle_left)) for p in spline.points]
             outline = bezier_outline(pts, spline.use_cyclic)
             pixels = marker_to_pixels(mask_to_frame(outline, width, height), width, height)
@@ -74,4 +75,17 @@ def region_mask(mask, width: int, height: int):
     from ..tracking.masks import RegionMask
 
     include, exclude = mask_polygons(mask, width, height)
+    shapes = sum(len(layer.splines) for layer in mask.layers if not layer.hide_render)
+    if shapes and not include and not exclude:
+        raise OmniTraxError(f"The mask '{mask.name}' has no closed shape, so it covers no area: close its curves "
+                            f"(Toggle Cyclic, Alt+C) or clear the Mask field.")
+    if include and max(_area(p) for p in include) < 1.0:
+        raise OmniTraxError(f"The mask '{mask.name}' covers no area of the frame: draw it around the arena, "
+                            f"or clear the Mask field.")
     return RegionMask(include=include, exclude=exclude)
+
+
+def _area(polygon) -> float:
+    """Shoelace area of a (K, 2) pixel polygon."""
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))

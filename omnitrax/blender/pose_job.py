@@ -42,7 +42,7 @@ class BlenderPoseJob:
         if full_frame:
             self.tracks, self.names = None, {0: "frame"}
         else:
-            chosen = [t.name for t in clip.tracking.tracks if t.select] if props.pose_selected_only else None
+            chosen = markers.selected_names(clip) if props.pose_selected_only else None
             if props.pose_selected_only and not chosen:
                 raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
             tracks, self.names = markers.read_tracks(clip, self.frames, chosen)
@@ -87,6 +87,11 @@ class BlenderPoseJob:
 
     def stop(self):
         self._stop = True
+
+    @property
+    def stopped(self) -> bool:
+        """True once stop() was asked (Esc)."""
+        return self._stop
 
     def running(self) -> bool:
         return self._thread.is_alive()

@@ -184,3 +184,29 @@ def skeleton_layer(context, clip, scene_frame):
     if not props.show_skeleton:
         return None
     return skeleton_shapes(clip, scene_frame, props.skeleton_labels)
+
+
+def swap_keypoints(context, clip, animal_a: str, animal_b: str, marker_frame: int) -> None:
+    """Exchange the keypoints (markers and likelihoods) of two animals at clip frames >= marker_frame."""
+    from .markers import swap_frame_lists, swap_track_markers
+
+    obj = pose_object(clip)
+    meta = _meta(clip)
+    if obj is None or not meta.get("joints"):
+        return
+    likelihoods = meta.get("likelihood", {})
+    for joint in meta["joints"]:
+        name_a, name_b = f"{animal_a}.{joint}", f"{animal_b}.{joint}"
+        if obj.tracks.get(name_a) is None and obj.tracks.get(name_b) is None:
+            continue
+        swap_track_markers(context, clip, obj.tracks, name_a, name_b, marker_frame, tracking_object=obj)
+        a, b = swap_frame_lists(likelihoods.get(name_a, {}), likelihoods.get(name_b, {}), marker_frame,
+                                ("values",))
+        for name, entry in ((name_a, a), (name_b, b)):
+            values = [1.0 if v is None else float(v) for v in entry["values"]]
+            if entry["frames"]:
+                likelihoods[name] = {"frames": entry["frames"], "values": values}
+            else:
+                likelihoods.pop(name, None)
+    meta["likelihood"] = likelihoods
+    clip[META_KEY] = meta

@@ -21,10 +21,13 @@ LIVE_WRITE_INTERVAL = 1.0
 
 
 def scene_value(props, name: str):
-    """One Scene.omnitrax property as the core takes it: `//` paths made absolute, enums lower-cased."""
+    """One Scene.omnitrax property as the core takes it: `//` paths made absolute, enums lower-cased,
+    floats as typed (Blender stores float32: 0.45 reads back as 0.449999988)."""
     value = getattr(props, name)
     if name.endswith("_path"):
         return bpy.path.abspath(value) if value else ""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
     return value.lower() if isinstance(value, str) else value
 
 
@@ -64,18 +67,24 @@ class BlenderTrackingJob:
         self.context = context
         self.clip = clip
         self.frames = ClipFrames.of(clip)
+        width, height = clip_size(clip)
+        if width == 0 or height == 0 or clip.frame_duration == 0:
+            raise OmniTraxError(f"Blender cannot read the clip '{clip.filepath}': check that the file exists "
+                                f"and is a video or image sequence.")
         settings = settings_from_scene(props, compute_device(context))
         start, stop = frame_range(scene, props, clip, self.frames)
-        width, height = clip_size(clip)
-        if width == 0 or height == 0:
-            raise OmniTraxError(f"Blender cannot read the clip '{clip.filepath}'; check that the file exists.")
 
         seeds = None
-        self.names = {}
+        self.names = {}  # seeded track id -> the user's track name
         existing, id_to_name = markers.read_tracks(clip, self.frames)
-        touched = set(markers.owned_names(clip))
+        owned = markers.owned_names(clip)
+        touched = set(owned)
         if not restart:
             current = int(self.frames.video_from_scene(scene.frame_current))
+            if not start <= current < stop:
+                raise OmniTraxError(f"The current frame {scene.frame_current} is outside the frame range to track "
+                                    f"(scene frames {int(self.frames.scene_from_video(start))}-"
+                                    f"{int(self.frames.scene_from_video(stop - 1))}): go to a frame inside it.")
             here = existing.select((existing.frame == current) & ~existing.predicted)
             if len(here):
                 ids = here.track
@@ -91,11 +100,19 @@ class BlenderTrackingJob:
                               velocities=velocities, boxes=boxes)
                 self.names = {int(t): id_to_name[int(t)] for t in ids}
                 touched |= set(self.names.values())
-            start = max(start, current + 1) if seeds is not None else max(start, current)
+                if current + 1 >= stop:
+                    raise OmniTraxError(f"Frame {scene.frame_current} is the last frame of the range: there is "
+                                        f"nothing after it to track. Extend the frame range or go to an earlier frame.")
+            start = current + 1 if seeds is not None else current
             self.keep_before = int(self.frames.marker_from_video(start))
+            remaining = {t.name for t in clip.tracking.tracks}  # every track keeps its markers before `start`
         else:
             self.keep_before = None  # restart replaces all of OmniTrax's earlier tracks
-        self.next_free_id = max(id_to_name, default=-1) + 1
+            remaining = {t.name for t in clip.tracking.tracks} - owned  # the user's own tracks stay
+        # names (and so ids) new tracks must not take: every track that stays, and every seeded id
+        self._reserved_names = remaining
+        self._reserved_ids = set(self.names) | {i for i, n in id_to_name.items() if n in remaining}
+        self._written = set()  # names of the new tracks written so far (live refreshes)
         self._names_before = {t.name for t in clip.tracking.tracks}
         self.snapshot = markers.snapshot(clip, touched)
         self.run = TrackingRun(settings, video_path=bpy.path.abspath(clip.filepath), start=start, stop=stop,
@@ -128,13 +145,21 @@ class BlenderTrackingJob:
 
     # --- results ------------------------------------------------------------------------------
     def _named(self, tracks):
-        """Give new tracks ids above every existing track, so no existing track is overwritten."""
-        seeded = set(self.names)
-        new_ids = sorted(set(tracks.ids()) - seeded)
-        remap = {tid: self.next_free_id + i for i, tid in enumerate(new_ids)}
-        if remap:
-            tracks.track = np.array([remap.get(int(t), int(t)) for t in tracks.track])
-        return tracks
+        """Tracks with seeded ids kept and new ids given the smallest free names, in the tracker's order.
+
+        The tracker numbers its tracks deterministically, so the same input gives the same names: a
+        rerun of Track From Start replaces track_0.. by track_0.., and no new track ever takes the
+        name (or id) of a track that stays, whatever the user named their own tracks.
+        """
+        new_ids = sorted(set(tracks.ids()) - set(self.names))
+        remap, names, candidate = {}, dict(self.names), 0
+        for tid in new_ids:
+            while candidate in self._reserved_ids or markers.track_name(candidate) in self._reserved_names:
+                candidate += 1
+            remap[tid] = candidate
+            names[candidate] = markers.track_name(candidate)
+            candidate += 1
+        return tracks.with_ids(remap), names
 
     def refresh_live(self) -> None:
         """Show the tracks so far as markers, if enough time has passed since the last refresh."""
@@ -147,16 +172,18 @@ class BlenderTrackingJob:
 
     def write_results(self) -> int:
         """Replace the touched tracks by snapshot-before-the-seed-frame + this run's tracks."""
-        tracks = self._named(self.run.result())
+        tracks, names = self._named(self.run.result())
         current = {t.name for t in self.clip.tracking.tracks}
-        created = {markers.track_name(t) for t in tracks.ids()} - set(self.names.values())
-        markers.delete_tracks(self.context, self.clip, (set(self.snapshot) | created) & current)
+        markers.delete_tracks(self.context, self.clip, (set(self.snapshot) | self._written) & current)
         markers.restore(self.clip, self.snapshot,
                         keep_before=self.keep_before if self.keep_before is not None else -10**9)
         if len(tracks):
-            markers.write_tracks(self.clip, tracks, self.frames, names=self.names,
-                                 constant_size=self.settings.constant_box,
-                                 search_px=self.settings.max_distance)
+            written = markers.write_tracks(self.clip, tracks, self.frames, names=names,
+                                           constant_size=self.settings.constant_box,
+                                           search_px=self.settings.max_distance)
+            self._written = set(written.values()) - set(self.names.values())
+        else:
+            self._written = set()
         return len(tracks.ids())
 
     def restore_snapshot(self) -> None:

@@ -31,6 +31,7 @@ from ..pose.crops import ROI_MODES, extract, roi_boxes
 from ..pose.poses import Poses
 from ..tracking.tracks import Tracks, ids_for_names
 from ..video import VideoSource
+from .files import ensure_folder
 
 IMAGE_FORMATS = ("jpg", "png")
 SPLITS = ("train", "val")
@@ -111,11 +112,7 @@ def _write_image(path: Path, image: np.ndarray, ext: str) -> Path:
 
 
 def _make_dir(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OmniTraxError(f"Cannot create the folder '{folder}': {exc.strerror}.") from exc
-    return folder
+    return ensure_folder(folder, what="folder")
 
 
 def _unique_names(ids, names, what: str = "track") -> dict:

@@ -19,6 +19,13 @@ def _video(path: str) -> Path:
     return video
 
 
+def _out(path: str) -> Path:
+    """The --out folder, made and checked for writing before any frame is read."""
+    from .files import ensure_folder
+
+    return ensure_folder(path, what="output folder", writable=True)
+
+
 def _progress(label: str):
     last = [-1]
 
@@ -36,8 +43,8 @@ def run_crops(args) -> int:
     from .tracks_csv import read_tracks_csv
 
     video = _video(args.video)
+    out = _out(args.out) / f"{video.stem}_crops"
     tracks = read_tracks_csv(args.tracks)
-    out = Path(args.out) / f"{video.stem}_crops"
     written = export_crops(video, tracks, out, video.stem, every=args.every, mode=args.mode, size=args.size,
                            padding=args.padding, out_size=args.out_size, grayscale=args.grayscale,
                            ext=args.format, include_predicted=args.include_predicted,
@@ -51,9 +58,10 @@ def run_yolo(args) -> int:
     from .tracks_csv import read_tracks_csv
 
     video = _video(args.video)
+    out = _out(args.out)
     tracks = read_tracks_csv(args.tracks)
     names = [n.strip() for n in args.names.split(",")]
-    out = export_yolo(video, tracks, Path(args.out) / f"{video.stem}_yolo", video.stem, every=args.every,
+    out = export_yolo(video, tracks, out / f"{video.stem}_yolo", video.stem, every=args.every,
                       val_fraction=args.val_fraction, class_names=names, seed=args.seed,
                       default_box=args.default_box, ext=args.format, on_progress=_progress("yolo"))
     labels = read_yolo_labels(out)
@@ -67,8 +75,9 @@ def run_dlc(args) -> int:
     from .datasets import export_dlc_labeled, read_dlc_csv
 
     video = _video(args.video)
+    out = _out(args.out)
     poses, names = read_dlc_csv(args.poses)
-    folder = export_dlc_labeled(video, poses, Path(args.out) / f"{video.stem}_dlc", video.stem,
+    folder = export_dlc_labeled(video, poses, out / f"{video.stem}_dlc", video.stem,
                                 scorer=args.scorer, every=args.every, names=names, pcutoff=args.pcutoff,
                                 on_progress=_progress("dlc"))
     n_images = len(list(folder.glob("img*.png")))

@@ -13,20 +13,19 @@ import numpy as np
 from ..errors import OmniTraxError
 from ..tracking.detections import Detections
 from ..tracking.tracks import Tracks
+from .files import writing
 from .tracks_csv import load_numbers
 
 
 def write_mot(path, tracks: Tracks) -> Path:
     """Write `tracks` as MOTChallenge results (`frame+1,id,left,top,w,h,conf,-1,-1,-1`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     t = tracks
     order = np.lexsort((t.track, t.frame))  # MOT files are sorted by frame, then id
     boxes = t.boxes()[order]
     cols = zip((t.frame[order] + 1).tolist(), t.track[order].tolist(), boxes[:, 0].tolist(), boxes[:, 1].tolist(),
                boxes[:, 2].tolist(), boxes[:, 3].tolist(), t.confidence[order].tolist())
     lines = [f"{f},{i},{l:.3f},{tp:.3f},{w:.3f},{h:.3f},{c:.4f},-1,-1,-1" for f, i, l, tp, w, h, c in cols]
-    with open(path, "w", newline="\n", encoding="utf-8") as f:
+    with writing(path) as path, open(path, "w", newline="\n", encoding="utf-8") as f:
         f.write("".join(line + "\n" for line in lines))
     return path
 

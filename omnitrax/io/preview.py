@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
+from .files import output_file
 
 TRAIL_FRAMES = 25
 
@@ -34,8 +35,7 @@ def write_preview(video, out_path, tracks=None, poses=None, names=None, start=0,
 
     if tracks is None and poses is None:
         raise OmniTraxError("Nothing to draw: give tracks and/or poses for the preview video.")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path = output_file(out_path)
     names = dict(names or {})
     with VideoSource(video, min_frames=1) as source:
         stop = source.frame_count if stop is None else min(stop, source.frame_count)

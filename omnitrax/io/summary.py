@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import writing
+
 SUMMARY_HEADER = ("track", "name", "first_frame", "last_frame", "frames", "detected_frames", "distance_px",
                   "mean_speed_px_per_frame", "max_speed_px_per_frame", "mean_speed_px_per_s")
 
@@ -32,8 +34,7 @@ def track_summaries(tracks, names: dict | None = None, fps: float = 0.0) -> list
 
 
 def write_summaries(path, rows) -> Path:
-    path = Path(path)
-    with open(path, "w", newline="") as f:
+    with writing(path) as path, open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=SUMMARY_HEADER)
         writer.writeheader()
         writer.writerows(rows)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import OmniTraxError
 from ..tracking.tracks import Tracks
+from .files import ensure_folder, writing
 
 HEADER = ("track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted")
 LEGACY_HEADER = "frame;x;y;class"
@@ -29,14 +30,12 @@ def _fmt_px(a) -> list[str]:
 
 def write_tracks_csv(path, tracks: Tracks) -> Path:
     """Write `tracks` to `path` (parent folders are created). Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     t = tracks
     conf = [f"{v:.4f}" for v in t.confidence.tolist()]
     rows = zip(t.track.tolist(), t.frame.tolist(), _fmt_px(t.x), _fmt_px(t.y), _fmt_px(t.width),
                _fmt_px(t.height), conf, t.cls.tolist(), t.predicted.astype(int).tolist())
     lines = [",".join(HEADER)] + [f"{a},{b},{c},{d},{e},{f},{g},{h},{i}" for a, b, c, d, e, f, g, h, i in rows]
-    with open(path, "w", newline="\n", encoding="utf-8") as f:
+    with writing(path) as path, open(path, "w", newline="\n", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return path
 
@@ -134,8 +133,7 @@ def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=N
     """
     if frame_height is None or not np.isfinite(frame_height) or frame_height <= 0:
         raise OmniTraxError(f"The legacy export needs a positive frame height in pixels, got {frame_height}.")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder, what="legacy folder", instead="folder")
     names = dict(names or {})
     detected = tracks.select(~tracks.predicted)
     written, used = [], set()
@@ -153,7 +151,7 @@ def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=N
             f"{f};{x};{y};{c}" for f, x, y, c in
             zip(frames.tolist(), _fmt_px(rows.x), _fmt_px(float(frame_height) - rows.y), rows.cls.tolist())]
         path = folder / f"{name}.csv"
-        with open(path, "w", newline="\n", encoding="utf-8") as f:
+        with writing(path) as path, open(path, "w", newline="\n", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         written.append(path)
     return written

@@ -16,8 +16,11 @@ from ..errors import OmniTraxError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    from .crops import ROI_MODES
-    from .estimate import DEFAULT_ROI_SIZE
+    from .. import settings as schema
+    from ..cli import flag_type
+
+    roi_mode, roi_size, padding, pcutoff = (schema.BY_NAME[n] for n in
+                                            ("pose_roi_mode", "pose_roi_size", "pose_padding", "pcutoff"))
 
     p = subparsers.add_parser("pose", help="estimate animal poses with a DeepLabCut model on tracked animals")
     p.add_argument("video", help="video file")
@@ -29,11 +32,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                   "available)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--full-frame", action="store_true", help="one animal: run the model on whole frames")
-    p.add_argument("--roi-mode", choices=ROI_MODES, default="constant",
-                   help="constant: a square of --roi-size px around each marker (default); box: the "
-                        "marker's box plus --padding, resized to --roi-size")
-    p.add_argument("--roi-size", type=int, default=DEFAULT_ROI_SIZE, help="ROI / crop size in pixels")
-    p.add_argument("--padding", type=float, default=0.0, help="box mode: pixels added around each box")
+    p.add_argument(roi_mode.cli_flag, choices=roi_mode.values, default=roi_mode.default, type=str.lower,
+                   help=roi_mode.help)
+    p.add_argument(roi_size.cli_flag, type=flag_type(roi_size), default=roi_size.default,
+                   help=f"{roi_size.help} [{roi_size.range_text()}]")
+    p.add_argument(padding.cli_flag, type=flag_type(padding), default=padding.default,
+                   help=f"{padding.help} [{padding.range_text()}]")
     p.add_argument("--skeleton", default=None, help="DeepLabCut project config.yaml with the skeleton "
                                                     "(default: one found next to or above the model)")
     p.add_argument("--batch-frames", type=int, default=4, help="frames per network call")
@@ -43,8 +47,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                  "written by `omnitrax track VIDEO --blend`)")
     p.add_argument("--preview", action="store_true", help="also write OUT/<video>_pose_preview.mp4 with tracks "
                                                          "and skeletons drawn")
-    p.add_argument("--pcutoff", type=float, default=0.5, help="--blend: keypoints below this likelihood are "
-                                                              "disabled markers")
+    p.add_argument(pcutoff.cli_flag, type=flag_type(pcutoff), default=pcutoff.default,
+                   help=f"--blend: {pcutoff.help} [{pcutoff.range_text()}]")
     p.set_defaults(func=run)
     return p
 
@@ -80,6 +84,16 @@ def run(args) -> int:
         raise OmniTraxError(f"Video file {video} not found: check the path.")
     if args.tracks is None and not args.full_frame:
         raise OmniTraxError("Give the animals' tracks with --tracks TRACKS.csv, or --full-frame for a single animal.")
+    from ..io.files import ensure_folder
+
+    # the output places are made and checked now, before the model loads, not after a long run
+    out = ensure_folder(args.out, what="output folder", writable=True)
+    if args.blend:
+        blend = Path(args.blend).resolve()
+        if not blend.is_file():
+            raise OmniTraxError(f"--blend {blend} not found; write it first with `omnitrax track VIDEO --blend "
+                                f"...`, or leave out --blend.")
+        ensure_folder(blend.parent, what="folder of --blend", writable=True)
     tracks = read_tracks_csv(args.tracks) if args.tracks is not None and not args.full_frame else None
     model = PoseModel.load(args.model, skeleton_config=args.skeleton, device=args.device)
     what = "whole frames" if args.full_frame else f"{len(tracks.ids())} tracks"
@@ -98,7 +112,6 @@ def run(args) -> int:
         model.close()
     if stop.is_set():
         print("\nStopped: writing the poses found so far.", file=sys.stderr)
-    out = Path(args.out)
     written = [write_dlc_csv(out / f"{video.stem}_poses.csv", poses)]
     if args.h5:
         written.append(write_dlc_h5(out / f"{video.stem}_poses.h5", poses))

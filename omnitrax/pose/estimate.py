@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..settings import BY_NAME as _SETTINGS
 from ..tracking.tracks import Tracks
 from ..video import VideoSource
 from . import crops
 from .poses import Poses
 
-DEFAULT_ROI_SIZE = 128  # px
+DEFAULT_ROI_SIZE = _SETTINGS["pose_roi_size"].default  # px, one default for every entry point
+DEFAULT_PADDING = _SETTINGS["pose_padding"].default  # px
 MAX_CROPS_PER_CALL = 256  # a batch is run early when it holds this many crops
 SEEK_GAP = 100  # frames: a longer jump between wanted frames reopens the reader instead of decoding through
 
@@ -47,7 +49,7 @@ def _wanted_frames(frames, tracks: Tracks | None, frame_count: int, full_frame: 
 
 
 def estimate_poses(video_path, tracks: Tracks | None, model, frames=None, full_frame: bool = False,
-                   roi_mode: str = "constant", roi_size: int = DEFAULT_ROI_SIZE, padding: float = 0,
+                   roi_mode: str = "constant", roi_size: int = DEFAULT_ROI_SIZE, padding: float = DEFAULT_PADDING,
                    batch_frames: int = 4, on_progress=None, should_stop=None) -> Poses:
     """Keypoints of every tracked animal in a video.
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..io.files import ensure_folder, writing
 from .poses import Poses
 
 H5_KEY = "df_with_missing"
@@ -55,9 +56,9 @@ def dlc_dataframe(poses: Poses, scorer: str = "OmniTrax", names=None, frames=Non
 
 def write_dlc_csv(path, poses: Poses, scorer: str = "OmniTrax", names=None, frames=None) -> Path:
     """Write the DeepLabCut multi-animal CSV (4 header rows: scorer, individuals, bodyparts, coords)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dlc_dataframe(poses, scorer, names, frames).to_csv(path)
+    df = dlc_dataframe(poses, scorer, names, frames)
+    with writing(path) as path:
+        df.to_csv(path)
     return path
 
 
@@ -68,9 +69,9 @@ def write_dlc_h5(path, poses: Poses, scorer: str = "OmniTrax", names=None, frame
     except ImportError:
         raise OmniTraxError("Writing .h5 needs the 'tables' package (PyTables); install it or write CSV "
                             "only.") from None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dlc_dataframe(poses, scorer, names, frames).to_hdf(path, key=H5_KEY, format="table", mode="w")
+    df = dlc_dataframe(poses, scorer, names, frames)
+    with writing(path) as path:
+        df.to_hdf(path, key=H5_KEY, format="table", mode="w")
     return path
 
 
@@ -84,8 +85,7 @@ def write_dlc_single(folder, poses: Poses, scorer: str = "OmniTrax", names=None,
     bodyparts, coords). Returns the paths written."""
     import pandas as pd
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder, what="folder")
     df = dlc_dataframe(poses, scorer, names, frames)
     written, used = [], set()
     for name in df.columns.unique("individuals"):
@@ -95,7 +95,7 @@ def write_dlc_single(folder, poses: Poses, scorer: str = "OmniTrax", names=None,
         used.add(file_name.lower())
         one = df.xs(name, axis=1, level="individuals", drop_level=True)
         one.columns = pd.MultiIndex.from_tuples(list(one.columns), names=["scorer", "bodyparts", "coords"])
-        path = folder / f"{file_name}.csv"
-        one.to_csv(path)
+        with writing(folder / f"{file_name}.csv") as path:
+            one.to_csv(path)
         written.append(path)
     return written
