@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -40,8 +41,22 @@ def clip_editor(clip):
 '''
 
 
-def run_in_blender(script: str, home: Path, timeout: float = 300, env: dict | None = None) -> object:
-    """Run `script` (after the prelude above) with HOME=home; return what it report()ed."""
+def run_in_blender(script: str, home: Path, timeout: float = 300, env: dict | None = None,
+                   keep_extensions: bool = False) -> object:
+    """Run `script` (after the prelude above) with HOME=home; return what it report()ed.
+
+    The installed extension (~350 MB with its wheels) is removed afterwards unless keep_extensions is
+    set (for a later session in the same home), so the suite's temporary files stay small.
+    """
+    try:
+        return _run(script, home, timeout, env)
+    finally:
+        if not keep_extensions:
+            for folder in (home / ".config" / "blender").glob("*/extensions"):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(script: str, home: Path, timeout: float, env: dict | None) -> object:
     home.mkdir(parents=True, exist_ok=True)
     full_env = dict(os.environ, HOME=str(home), **(env or {}))
     full_env.pop("BLENDER_USER_RESOURCES", None)

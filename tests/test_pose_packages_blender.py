@@ -73,7 +73,7 @@ def test_install_operator_in_blender(linux_zip, tmp_path):
     header = f"ZIP = {str(linux_zip)!r}\nWHEELS = {str(wheels)!r}\n"
     home = tmp_path / "home"
 
-    out = run_in_blender(header + SESSION_ONE, home)
+    out = run_in_blender(header + SESSION_ONE, home, keep_extensions=True)
 
     target = out["target"]
     assert target.startswith(str(home)) and target.endswith("pose_site_packages_py311")
