@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed-requirements
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
+# the project itself is installed editable, so `.venv/bin/omnitrax` works from any folder
+$(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@cp requirements.txt $(STAMP)
 
 # pytest exits 5 when it collects no tests; that is not a failure of the suite.

@@ -1,4 +1,4 @@
-"""`python -m omnitrax batch`: track (and estimate poses in) many videos, in parallel or on a Dask cluster.
+"""Batches: track (and estimate poses in) many videos, in parallel or on a Dask cluster.
 
 Each video's outputs go to OUT/<stem>/, the same files the track and pose commands write
 (<stem>_tracks.csv; with a pose model <stem>_poses.csv and <stem>_poses.h5). A video is first
@@ -14,18 +14,15 @@ distributed cluster (e.g. one started by dask-jobqueue on SLURM/PBS). The worker
 (same environment, or the repository on their PYTHONPATH), and the video, model and output paths
 must be visible to the workers under the same names (a shared file system).
 
-The main CLI calls add_parser(subparsers); the parser's func is run(args), which returns the exit code
-(0 all done or skipped, 1 any failed) and raises OmniTraxError for user mistakes.
+The command line is omnitrax.cli.batch (`omnitrax batch`); this module is the bpy-free work it runs.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
 import os
 import shutil
-import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -335,73 +332,3 @@ def format_table(results) -> str:
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row[:5], widths)))
              + ("  " + row[5] if row[5] else "") for row in rows]
     return "\n".join(line.rstrip() for line in lines)
-
-
-# ---------------------------------------------------------------------------------------------- CLI
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("batch", help="track (and pose) many videos, in parallel or on a Dask cluster",
-                              description="Track many videos into OUT/<stem>/; reruns skip finished videos.")
-    p.add_argument("videos", nargs="*", metavar="VIDEO", help="video files")
-    p.add_argument("--out", required=True, help="output folder (one sub-folder per video)")
-    p.add_argument("--settings", default=None, help="settings file (.toml or .yaml) as saved from Blender; "
-                                                    "default: the default settings")
-    p.add_argument("--workers", type=int, default=None,
-                   help="videos processed at once on this machine (default: CPU count)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run on this Dask distributed scheduler (e.g. tcp://10.0.0.1:8786) instead; its "
-                        "workers need omnitrax importable and the same paths")
-    p.add_argument("--pose-model", default=None, metavar="DIR",
-                   help="DeepLabCut model folder: also estimate poses (overrides the settings file)")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args) -> int:
-    from .settings_file import POSE_DEFAULTS, read_settings
-    from .tracking.settings import TrackingSettings
-
-    if args.settings:
-        tracking, pose = read_settings(args.settings)
-    else:
-        tracking, pose = TrackingSettings(), dict(POSE_DEFAULTS)
-    if args.pose_model:
-        pose["pose_model_path"] = str(Path(args.pose_model).resolve())
-    if not args.videos:
-        raise OmniTraxError("No videos given: list the video files to process, e.g. videos/*.mp4.")
-    where = f"Dask scheduler {args.scheduler}" if args.scheduler else "this machine"
-    with_pose = " + pose" if pose.get("pose_model_path") else ""
-    print(f"Batch: {len(args.videos)} videos, tracking{with_pose} on {where} -> {args.out}", file=sys.stderr)
-    count = [0]
-
-    def report(r: VideoResult):
-        count[0] += 1
-        detail = f"{r.frames} frames, {r.tracks} tracks, {r.seconds:.1f} s" if r.status != "failed" else r.error
-        print(f"[{count[0]}/{len(args.videos)}] {Path(r.video).name}: {r.status} ({detail})", file=sys.stderr,
-              flush=True)
-
-    try:
-        results = run_batch(args.videos, args.out, tracking, pose, workers=args.workers, scheduler=args.scheduler,
-                            on_result=report)
-    except KeyboardInterrupt:
-        print("\nStopped. Run the same command again to finish the remaining videos (finished ones are kept).",
-              file=sys.stderr)
-        return 130
-    print(format_table(results))
-    failed = sum(r.status == "failed" for r in results)
-    print(f"{len(results) - failed} of {len(results)} videos ok; summary in "
-          f"{Path(args.out) / 'batch_summary.csv'}")
-    return 1 if failed else 0
-
-
-def main(argv=None) -> int:
-    """`python -m omnitrax.batch ...`: the batch command alone (same as `python -m omnitrax batch ...`)."""
-    from .cli import main as cli_main
-
-    return cli_main(["batch", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    from omnitrax.batch import main as _main  # the module's own name, so workers can import process_video
-
-    sys.exit(_main())

@@ -90,7 +90,7 @@ class Setting:
 
 
 def _num(x) -> str:
-    return f"{x:,.0f}".replace(",", "_") if float(x) == int(x) and abs(x) >= 10000 else f"{x:g}"
+    return f"{x:,.0f}" if float(x) == int(x) and abs(x) >= 10000 else f"{x:g}"
 
 
 _BIG_PX = 100_000  # no frame is wider than this

@@ -145,24 +145,36 @@ def _sections(tracking, pose) -> dict:
     return {"tracking": {k: values[k] for k in TRACKING_DEFAULTS}, "pose": {k: values[k] for k in POSE_DEFAULTS}}
 
 
+def settings_text(tracking, pose: dict | None = None, kind: str = "toml") -> str:
+    """The text of a settings file: TOML with each setting's help and range as a comment, or YAML."""
+    sections = _sections(tracking, pose)
+    header = "# OmniTrax settings (names as in Blender's OmniTrax panel)"
+    if kind != "toml":
+        return header + "\n" + _yaml().safe_dump(sections, sort_keys=False, allow_unicode=True,
+                                                 default_flow_style=False)
+    lines = [header]
+    for section, values in sections.items():
+        lines += ["", f"[{section}]"]
+        for name, value in values.items():
+            s = schema.BY_NAME[name]
+            extra = f" [{s.range_text()}]" if s.min is not None else (
+                f" [{' | '.join(s.values)}]" if s.choices else "")
+            lines += [f"# {s.help}{extra}", f"{name} = {_toml_value(value)}"]
+    return "\n".join(lines) + "\n"
+
+
+def default_settings_text() -> str:
+    """The full default settings file (what `omnitrax settings` prints)."""
+    return settings_text(TrackingSettings())
+
+
 def write_settings(path, tracking, pose: dict | None = None) -> Path:
     """Write tracking (TrackingSettings or dict) and pose settings (dict, defaults filled in) to path.
 
-    .toml: hand-written flat `key = value` lines under [tracking] and [pose]; .yaml/.yml: yaml.safe_dump.
-    Paths are written as given. Returns the path.
+    The format follows the suffix (.toml, .yaml/.yml). Paths are written as given. Returns the path.
     """
     path = Path(path)
-    kind = _format(path)
-    sections = _sections(tracking, pose)
-    if kind == "toml":
-        lines = ["# OmniTrax settings (names as in Blender's OmniTrax panel)"]
-        for section, values in sections.items():
-            lines += ["", f"[{section}]"] + [f"{name} = {_toml_value(v)}" for name, v in values.items()]
-        text = "\n".join(lines) + "\n"
-    else:
-        yaml = _yaml()
-        text = "# OmniTrax settings (names as in Blender's OmniTrax panel)\n" + yaml.safe_dump(
-            sections, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text = settings_text(tracking, pose, _format(path))
     try:
         ensure_folder(path.parent, what="folder")
         path.write_text(text, encoding="utf-8", newline="\n")

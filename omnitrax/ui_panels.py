@@ -107,7 +107,7 @@ class OMNITRAX_PT_export(_OmniTraxPanel, bpy.types.Panel):
         row.operator("omnitrax.export_tracks", text="Export All", icon="EXPORT").selected_only = False
         row.operator("omnitrax.export_tracks", text="Selected").selected_only = True
         layout.operator("omnitrax.export_poses", icon="ARMATURE_DATA")
-        from .dataset_operators import draw_export_datasets
+        from .blender.operators.datasets import draw_export_datasets
 
         draw_export_datasets(layout)
 

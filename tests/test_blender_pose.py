@@ -262,7 +262,7 @@ def test_pose_modal_loop_runs_the_network_off_the_main_thread(linux_zip, pose_sc
     body = SCRIPT.split("result = {}")[0] + '''
 import time, types
 from importlib import import_module
-ops = import_module(mod.__name__ + ".pose_operators")
+ops = import_module(mod.__name__ + ".blender.operators.pose")
 job_module = import_module(mod.__name__ + ".blender.pose_job")
 Op = ops.OMNITRAX_OT_estimate_poses
 props.pose_model_path = MODEL
@@ -271,8 +271,10 @@ with clip_editor(clip):
     ctx = bpy.context
     reports = []
     job = job_module.BlenderPoseJob(ctx, clip, full_frame=False)
-    op = types.SimpleNamespace(_job=job, _timer=None, report=lambda kind, text: reports.append(text))
-    op._conclude = types.MethodType(Op._conclude, op)
+    op = types.SimpleNamespace(_job=job, _timer=None, _stopped=False,
+                               report=lambda kind, text: reports.append(text))
+    for name in ("_finish", "_fail", "_cleanup"):
+        setattr(op, name, types.MethodType(getattr(Op, name), op))
     job.start()
     result["mouse"] = sorted(Op.modal(op, ctx, types.SimpleNamespace(type="MOUSEMOVE")))
     ctx.window_manager.progress_begin(0, job.total)

@@ -402,7 +402,7 @@ def test_modal_loop_shows_markers_live_and_esc_keeps_what_was_tracked(linux_zip,
     body = '''
 import types
 from importlib import import_module
-operators = import_module(mod.__name__ + ".operators")
+operators = import_module(mod.__name__ + ".blender.operators.tracking")
 job_module = import_module(mod.__name__ + ".blender.tracking_job")
 job_module.LIVE_WRITE_INTERVAL = 0.0  # refresh the markers on every tick
 Op = operators.OMNITRAX_OT_track
@@ -410,9 +410,9 @@ result = {"statuses": [], "live_tracks": []}
 with clip_editor(clip):
     ctx = bpy.context
     reports = []
-    op = types.SimpleNamespace(_job=job_module.BlenderTrackingJob(ctx, clip, True), _timer=None,
+    op = types.SimpleNamespace(_job=job_module.BlenderTrackingJob(ctx, clip, True), _timer=None, _stopped=False,
                                report=lambda kind, text: reports.append((sorted(kind), text)))
-    for name in ("_conclude", "_end_modal", "_cleanup"):
+    for name in ("_finish", "_fail", "_cleanup"):
         setattr(op, name, types.MethodType(getattr(Op, name), op))
     step = op._job.step
     op._job.step = lambda budget: step(0.0)  # one frame per tick, however fast this machine is

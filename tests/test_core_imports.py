@@ -1,5 +1,6 @@
-"""The bpy-free core imports without Blender, and importing the add-on package loads nothing heavy."""
-import pkgutil
+"""The house rules, checked by reading the code: only the Blender layer imports bpy, the core imports
+without Blender, importing the add-on loads nothing heavy, and no module imports itself in a circle."""
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -7,18 +8,78 @@ from pathlib import Path
 import omnitrax
 
 ROOT = Path(__file__).resolve().parents[1]
-CORE_PACKAGES = ("omnitrax.tracking", "omnitrax.io", "omnitrax.pose")
-CORE_MODULES = ("omnitrax.errors", "omnitrax.resources", "omnitrax.video", "omnitrax.synthetic",
-                "omnitrax.cli", "omnitrax.__main__", "omnitrax.batch", "omnitrax.settings_file")
+PACKAGE = ROOT / "omnitrax"
+#: the only places outside omnitrax/blender/ that may import bpy (the product card fixes them at the top)
+BPY_OUTSIDE_BLENDER = {"omnitrax/__init__.py", "omnitrax/ui_panels.py"}
 
 
-def core_module_names():
-    names = [m for m in CORE_MODULES if (ROOT / (m.replace(".", "/") + ".py")).exists()]
-    for package in CORE_PACKAGES:
-        names.append(package)
-        path = ROOT / package.replace(".", "/")
-        names += [f"{package}.{m.name}" for m in pkgutil.iter_modules([str(path)])]
-    return names
+def modules():
+    """{dotted module name: path} of every module under omnitrax/."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def imports(name: str, path: Path, top_level_only: bool = False):
+    """Absolute names this module imports (relative imports resolved); with top_level_only, only the
+    imports that run when the module is imported (not those inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    found = []
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module
+            found.append(module)
+            found += [f"{module}.{a.name}" for a in node.names]  # `from . import x` imports module x
+    return found
+
+
+def test_only_the_blender_layer_imports_bpy():
+    offenders = []
+    for name, path in modules().items():
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("omnitrax/blender/") or rel in BPY_OUTSIDE_BLENDER:
+            continue
+        if any(m == "bpy" or m.startswith(("bpy.", "bpy_extras", "gpu", "blf", "mathutils")) for m in imports(name, path)):
+            offenders.append(rel)
+    assert offenders == [], f"modules outside omnitrax/blender/ that import bpy: {offenders}"
+    assert len(modules()) > 40
+
+
+def test_no_import_cycle_inside_omnitrax():
+    """Every import counts, also those inside functions: a lazy cycle is still a tangle."""
+    mods = modules()
+    graph = {name: sorted({m for m in imports(name, path) if m in mods and m != name})
+             for name, path in mods.items()}
+    state, stack = {}, []
+
+    def visit(n):
+        state[n] = "open"
+        stack.append(n)
+        for m in graph[n]:
+            if state.get(m) == "open":
+                cycle = stack[stack.index(m):] + [m]
+                raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+            elif m not in state:
+                visit(m)
+        stack.pop()
+        state[n] = "done"
+
+    for n in sorted(graph):
+        if n not in state:
+            visit(n)
 
 
 def run_python(code):
@@ -26,12 +87,13 @@ def run_python(code):
 
 
 def test_core_imports_with_bpy_unavailable():
-    names = core_module_names()
-    assert len(names) > 5
+    names = [n for n, p in modules().items() if not n.startswith("omnitrax.blender")
+             and p.relative_to(ROOT).as_posix() not in BPY_OUTSIDE_BLENDER - {"omnitrax/__init__.py"}
+             and not n.endswith("__main__")]
+    assert len(names) > 30
     # None in sys.modules makes `import bpy` raise ImportError, as on a machine without Blender
     code = ("import sys, importlib; sys.modules['bpy'] = None\n"
             f"for name in {names!r}:\n"
-            "    if name.endswith('__main__'): continue\n"
             "    importlib.import_module(name)\n"
             "print('ok', len(sys.modules))")
     proc = run_python(code)

@@ -12,7 +12,7 @@ from omnitrax.errors import OmniTraxError
 from omnitrax.io import datasets
 from omnitrax.io.datasets import (export_crops, export_dlc_labeled, export_yolo, read_dlc_csv, read_dlc_labeled,
                                   read_yolo_labels)
-from omnitrax.io.datasets_cli import main as cli_main
+from omnitrax.cli import main as cli_main
 from omnitrax.io.tracks_csv import write_tracks_csv
 from omnitrax.pose.crops import extract, roi_boxes
 from omnitrax.pose.export import write_dlc_csv

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from omnitrax.errors import OmniTraxError
-from omnitrax.pose import installer
-from omnitrax.pose.installer import PipInstall
+from omnitrax.packages import installer
+from omnitrax.packages.installer import PipInstall
 
 
 def make_wheel(folder: Path, name: str, version: str, files: dict[str, str] | None = None,

@@ -164,10 +164,10 @@ def test_user_mistakes_raise_omnitrax_errors(scene, tmp_path):
 def _pose_cli(argv):
     import argparse
 
-    from omnitrax.pose import cli
+    from omnitrax.cli import pose
 
     parser = argparse.ArgumentParser(prog="omnitrax")
-    cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    pose.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 

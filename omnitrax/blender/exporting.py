@@ -8,6 +8,7 @@ import bpy
 from ..errors import OmniTraxError
 from ..io.files import ensure_folder, output_file
 from . import markers
+from .context import selected_track_names
 from .coords import ClipFrames, clip_size
 
 
@@ -55,7 +56,7 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     from ..io import summary, tracks_csv
 
     out = export_folder(export_dir)
-    chosen = markers.selected_names(clip) if selected_only else None
+    chosen = selected_track_names(clip) if selected_only else None
     if selected_only and not chosen:
         raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
     frames = ClipFrames.of(clip)

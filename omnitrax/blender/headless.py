@@ -63,11 +63,11 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
 
     import omnitrax
     from omnitrax.io.tracks_csv import read_tracks_csv
-    from omnitrax.settings_operators import apply_settings
     from omnitrax.tracking.settings import TrackingSettings
 
     from .coords import ClipFrames
     from .markers import write_tracks
+    from .properties import apply_settings
 
     bpy.ops.wm.read_homefile(use_empty=True)
     omnitrax.register()

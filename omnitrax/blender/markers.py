@@ -46,11 +46,6 @@ def _marker_arrays(track):
     return frames, co.reshape(n, 2), mute, corners.reshape(n, 4, 2)
 
 
-def selected_names(clip) -> list:
-    """Names of the selected camera tracks, as Blender's own tools see them (hidden tracks are not selected)."""
-    return [t.name for t in clip.tracking.tracks if t.select and not t.hide]
-
-
 def owned_names(clip) -> set:
     return set(clip.get(OWNED_KEY, []))
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from ..errors import OmniTraxError
 from . import markers
+from .context import frame_range, selected_track_names
 from .coords import ClipFrames
-from .tracking_job import frame_range
 
 
 class BlenderPoseJob:
@@ -42,7 +42,7 @@ class BlenderPoseJob:
         if full_frame:
             self.tracks, self.names = None, {0: "frame"}
         else:
-            chosen = markers.selected_names(clip) if props.pose_selected_only else None
+            chosen = selected_track_names(clip) if props.pose_selected_only else None
             if props.pose_selected_only and not chosen:
                 raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
             tracks, self.names = markers.read_tracks(clip, self.frames, chosen)
@@ -81,9 +81,33 @@ class BlenderPoseJob:
     def _progress(self, done, total):
         self.done = done
 
-    # --- main thread -----------------------------------------------------------------------------
+    # --- main thread: the job interface of blender.modal.JobOperator ----------------------------
     def start(self):
         self._thread.start()
+
+    def step(self, budget_s: float = 0.1) -> bool:
+        """The network runs in its own thread: start it, then report whether it still runs."""
+        if self._thread.ident is None:
+            self.start()
+        if not self.running():
+            return False
+        self._thread.join(min(budget_s, 0.05))
+        return self.running()
+
+    def refresh(self) -> None:
+        pass  # keypoints are written once, at the end
+
+    def finish(self, stopped: bool) -> str:
+        self._thread.join()
+        n = self.write_results()
+        return (f"OmniTrax pose {'stopped' if stopped else 'finished'}: {self.done}/{self.total} frames, "
+                f"{n} keypoint tracks ({self.description})")
+
+    def undo(self) -> None:
+        pass  # nothing is written before finish(); write_poses replaces the keypoints in one go
+
+    def close(self) -> None:
+        self._stop = True
 
     def stop(self):
         self._stop = True

@@ -1,6 +1,6 @@
 """Add-on preferences: show the installed pose packages and install them with pip, in the background.
 
-The work is done by the bpy-free omnitrax.pose.installer; this module picks the folder (the extension's
+The work is done by the bpy-free omnitrax.packages.installer; this module picks the folder (the extension's
 user directory, which survives extension updates and needs no admin rights), runs the install as a
 modal operator (timer-polled, Esc cancels), and draws the state in the preferences.
 """
@@ -12,7 +12,7 @@ import bpy
 from bpy.props import BoolProperty, StringProperty
 
 from ..errors import OmniTraxError
-from ..pose import installer
+from ..packages import installer
 
 
 class _State:

@@ -12,47 +12,13 @@ import bpy
 import numpy as np
 
 from ..errors import OmniTraxError
-from ..tracking.settings import TrackingSettings
 from . import markers
+from .properties import settings_from_scene
+from .context import compute_device, frame_range
 from .coords import ClipFrames, clip_size
 
 #: the markers tracked so far are rewritten at most this often, and never taking over ~20% of the time
 LIVE_WRITE_INTERVAL = 1.0
-
-
-def scene_value(props, name: str):
-    """One Scene.omnitrax property as the core takes it: `//` paths made absolute, enums lower-cased,
-    floats as typed (Blender stores float32: 0.45 reads back as 0.449999988)."""
-    value = getattr(props, name)
-    if name.endswith("_path"):
-        return bpy.path.abspath(value) if value else ""
-    if isinstance(value, float):
-        return float(f"{value:.6g}")
-    return value.lower() if isinstance(value, str) else value
-
-
-def settings_from_scene(props, backend: str = "auto") -> TrackingSettings:
-    """Scene.omnitrax properties -> core settings."""
-    values = {name: scene_value(props, name) for name in TrackingSettings.__dataclass_fields__ if name != "backend"}
-    return TrackingSettings.from_mapping({**values, "backend": backend.lower()})
-
-
-def compute_device(context) -> str:
-    """The add-on preference 'Compute device', lower-case ('auto' when the add-on is not registered)."""
-    addon = context.preferences.addons.get(__package__.rsplit(".", 1)[0])
-    return addon.preferences.compute_device.lower() if addon is not None else "auto"
-
-
-def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
-    """Video frame indices [start, stop) to track, clipped to the clip."""
-    first, last = (scene.frame_start, scene.frame_end) if props.use_scene_range else (props.frame_start,
-                                                                                       props.frame_end)
-    start = max(int(frames.video_from_scene(first)), 0)
-    stop = min(int(frames.video_from_scene(last)) + 1, clip.frame_duration + clip.frame_offset)
-    if start >= stop:
-        raise OmniTraxError(f"The frame range {first}-{last} does not overlap the clip "
-                            f"(scene frames {clip.frame_start}-{clip.frame_start + clip.frame_duration - 1}).")
-    return start, stop
 
 
 class BlenderTrackingJob:
@@ -123,11 +89,40 @@ class BlenderTrackingJob:
         self.last_write_cost = 0.0
         self.progress = None
         self._steps = self.run.steps()
-        self.finished = False
+        self._stop = False
+
+    # --- the job interface of blender.modal.JobOperator ---------------------------------------------
+    @property
+    def description(self) -> str:
+        return self.run.description
+
+    @property
+    def total(self) -> int:
+        return self.run.total
+
+    @property
+    def done(self) -> int:
+        return self.progress.done if self.progress is not None else 0
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def refresh(self) -> None:
+        self.refresh_live()
+
+    def finish(self, stopped: bool) -> str:
+        n = self.write_results()
+        done = f"{self.done}/{self.total} frames" if self.progress is not None else "no frames"
+        return f"OmniTrax {'stopped' if stopped else 'finished'}: {n} tracks, {done}"
+
+    def undo(self) -> None:
+        self.restore_snapshot()
 
     # --- running ------------------------------------------------------------------------------
     def step(self, budget_s: float = 0.1) -> bool:
         """Track frames for about budget_s seconds; False when the range is done."""
+        if self._stop:
+            return False
         until = time.perf_counter() + budget_s
         while True:  # at least one frame per call
             try:

@@ -7,12 +7,13 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
                        StringProperty)
 
 
+from ..errors import OmniTraxError
+from .context import ADDON_PACKAGE, redraw_clip_editors
+
+
 def _redraw_clip_editors(self, context):
     """Overlay switches take effect at once (the Clip Editor does not redraw on property changes)."""
-    for window in context.window_manager.windows:
-        for area in window.screen.areas:
-            if area.type == "CLIP_EDITOR":
-                area.tag_redraw()
+    redraw_clip_editors(context)
 
 
 def _path_options() -> set:
@@ -44,13 +45,13 @@ def schema_property(s):
 
 
 def _schema_annotations() -> dict:
-    from . import settings as schema
+    from .. import settings as schema
 
     return {s.name: schema_property(s) for s in schema.SETTINGS if s.scene}
 
 
 def _schema_backend():
-    from .settings import BY_NAME
+    from ..settings import BY_NAME
 
     return BY_NAME["backend"]
 
@@ -101,7 +102,7 @@ OmniTraxSettings = type("OmniTraxSettings", (bpy.types.PropertyGroup,), {
 
 
 class OmniTraxPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON_PACKAGE
 
     compute_device: EnumProperty(
         name="Compute device",
@@ -113,9 +114,59 @@ class OmniTraxPreferences(bpy.types.AddonPreferences):
         layout = self.layout
         layout.prop(self, "compute_device")
         layout.label(text="The detection backend in use is reported when tracking starts.", icon="INFO")
-        from .blender import pose_packages
+        from . import pose_packages
 
         pose_packages.draw_preferences(self.layout, context)
+
+
+# --- scene <-> core settings ------------------------------------------------------------------------
+
+def scene_value(props, name: str):
+    """One Scene.omnitrax property as the core takes it: `//` paths made absolute, enums lower-cased,
+    floats as typed (Blender stores float32: 0.45 reads back as 0.449999988)."""
+    value = getattr(props, name)
+    if name.endswith("_path"):
+        return bpy.path.abspath(value) if value else ""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    return value.lower() if isinstance(value, str) else value
+
+
+def settings_from_scene(props, backend: str = "auto"):
+    """Scene.omnitrax properties -> core TrackingSettings."""
+    from ..tracking.settings import TrackingSettings
+
+    values = {name: scene_value(props, name) for name in TrackingSettings.__dataclass_fields__ if name != "backend"}
+    return TrackingSettings.from_mapping({**values, "backend": backend.lower()})
+
+
+def scene_settings(props, backend: str = "auto") -> tuple[dict, dict]:
+    """Scene.omnitrax -> (tracking dict, pose dict) for settings_file.write_settings (absolute paths)."""
+    from ..settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS
+
+    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name != "backend"}
+    tracking["backend"] = backend
+    return tracking, {name: scene_value(props, name) for name in POSE_DEFAULTS}
+
+
+def apply_settings(props, tracking, pose: dict) -> None:
+    """Set Scene.omnitrax from TrackingSettings and a pose dict, all or nothing.
+
+    Every value is checked by the schema first (the panel's limits are the schema's, so nothing is
+    clamped); should Blender still refuse one, the values set before it are put back.
+    """
+    from .. import settings as schema
+
+    values = schema.check_all({k: v for k, v in {**tracking.to_dict(), **pose}.items()
+                               if schema.BY_NAME[k].scene})
+    before = {name: getattr(props, name) for name in values}
+    try:
+        for name, v in values.items():
+            setattr(props, name, v.upper() if props.bl_rna.properties[name].type == "ENUM" else v)
+    except (TypeError, ValueError, OverflowError) as exc:
+        for name, v in before.items():
+            setattr(props, name, v)
+        raise OmniTraxError(f"Blender refused the setting {name} = {v!r} ({exc}); nothing was changed.") from None
 
 
 CLASSES = (OmniTraxSettings, OmniTraxPreferences)

@@ -11,8 +11,9 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from .errors import OmniTraxError
-from .operators import active_clip
+from ...errors import OmniTraxError
+from ..context import active_clip, selected_track_names
+from ..modal import failure_text
 
 _FORMATS = [("JPG", "JPEG", "Smaller files, lossy"), ("PNG", "PNG", "Lossless, larger files")]
 
@@ -27,16 +28,16 @@ def _clip_video(clip) -> Path:
 
 
 def _target(context, clip, suffix: str) -> Path:
-    from .blender.exporting import export_folder
+    from ..exporting import export_folder
 
     return export_folder(context.scene.omnitrax.export_dir) / f"{Path(clip.name).stem}_{suffix}"
 
 
 def _read_tracks(clip, selected_only: bool):
-    from .blender.coords import ClipFrames
-    from .blender.markers import read_tracks, selected_names
+    from ..coords import ClipFrames
+    from ..markers import read_tracks
 
-    chosen = selected_names(clip) if selected_only else None
+    chosen = selected_track_names(clip) if selected_only else None
     if selected_only and not chosen:
         raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
     tracks, names = read_tracks(clip, ClipFrames.of(clip), chosen)
@@ -49,9 +50,9 @@ def _read_keypoints(clip, selected_only: bool, include_disabled: bool):
     """The keypoint markers as Poses (+ id -> animal name); disabled keypoints dropped unless asked for."""
     import numpy as np
 
-    from .blender.coords import ClipFrames
-    from .blender.markers import read_tracks, selected_names
-    from .blender.pose_markers import pose_object, read_poses
+    from ..coords import ClipFrames
+    from ..markers import read_tracks
+    from ..pose_markers import pose_object, read_poses
 
     frames = ClipFrames.of(clip)
     animal_ids = {name: tid for tid, name in read_tracks(clip, frames)[1].items()}
@@ -72,7 +73,7 @@ def _read_keypoints(clip, selected_only: bool, include_disabled: bool):
         keep &= np.array([(t, f, j) not in muted for t, f, j in
                           zip(poses.track.tolist(), poses.frame.tolist(), poses.joint.tolist())], bool)
     if selected_only:
-        chosen = set(selected_names(clip))
+        chosen = set(selected_track_names(clip))
         if not chosen:
             raise OmniTraxError("No tracks are selected; select some or turn off 'Selected tracks only'.")
         keep &= np.isin(poses.track, [tid for tid, name in names.items() if name in chosen])
@@ -107,14 +108,8 @@ class _DatasetExport:
 
         try:
             message = self.export(context, active_clip(context), progress)
-        except OmniTraxError as exc:
-            self.report({"ERROR"}, str(exc))
-            return {"CANCELLED"}
-        except Exception as exc:  # a bug: the details go to the console, the user gets one line
-            import traceback
-
-            traceback.print_exception(exc)
-            self.report({"ERROR"}, f"Export failed ({type(exc).__name__}: {exc}); details in the system console.")
+        except Exception as exc:
+            self.report({"ERROR"}, failure_text(exc, "Export"))
             return {"CANCELLED"}
         finally:
             if started[0]:
@@ -147,7 +142,7 @@ class OMNITRAX_OT_export_samples(_DatasetExport, bpy.types.Operator):
     selected_only: BoolProperty(name="Selected tracks only", default=False)
 
     def export(self, context, clip, progress) -> str:
-        from .io.datasets import export_crops
+        from ...io.datasets import export_crops
 
         tracks, names = _read_tracks(clip, self.selected_only)
         out = _target(context, clip, "crops")
@@ -181,7 +176,7 @@ class OMNITRAX_OT_export_yolo_dataset(_DatasetExport, bpy.types.Operator):
     selected_only: BoolProperty(name="Selected tracks only", default=False)
 
     def export(self, context, clip, progress) -> str:
-        from .io.datasets import export_yolo, read_yolo_labels
+        from ...io.datasets import export_yolo, read_yolo_labels
 
         tracks, _ = _read_tracks(clip, self.selected_only)
         out = _target(context, clip, "yolo")
@@ -211,7 +206,7 @@ class OMNITRAX_OT_export_dlc_labels(_DatasetExport, bpy.types.Operator):
     selected_only: BoolProperty(name="Selected tracks only", default=False)
 
     def export(self, context, clip, progress) -> str:
-        from .io.datasets import export_dlc_labeled
+        from ...io.datasets import export_dlc_labeled
 
         poses, names = _read_keypoints(clip, self.selected_only, self.include_disabled)
         out = _target(context, clip, "dlc")

@@ -1,6 +1,6 @@
 """`python -m omnitrax export-crops | export-yolo | export-dlc`: training data from tracks and poses.
 
-The main CLI calls add_parsers(subparsers); each command sets func=. Output goes, as in Blender, into
+omnitrax.cli calls register(subparsers); each command sets func=. Output goes, as in Blender, into
 `<out>/<video stem>_crops/`, `<out>/<video stem>_yolo/` and `<out>/<video stem>_dlc/`. User mistakes raise
 OmniTraxError (the main CLI prints one line and exits 2).
 """
@@ -21,7 +21,7 @@ def _video(path: str) -> Path:
 
 def _out(path: str) -> Path:
     """The --out folder, made and checked for writing before any frame is read."""
-    from .files import ensure_folder
+    from ..io.files import ensure_folder
 
     return ensure_folder(path, what="output folder", writable=True)
 
@@ -39,8 +39,8 @@ def _progress(label: str):
 
 
 def run_crops(args) -> int:
-    from .datasets import export_crops
-    from .tracks_csv import read_tracks_csv
+    from ..io.datasets import export_crops
+    from ..io.tracks_csv import read_tracks_csv
 
     video = _video(args.video)
     out = _out(args.out) / f"{video.stem}_crops"
@@ -54,8 +54,8 @@ def run_crops(args) -> int:
 
 
 def run_yolo(args) -> int:
-    from .datasets import export_yolo, read_yolo_labels
-    from .tracks_csv import read_tracks_csv
+    from ..io.datasets import export_yolo, read_yolo_labels
+    from ..io.tracks_csv import read_tracks_csv
 
     video = _video(args.video)
     out = _out(args.out)
@@ -72,7 +72,7 @@ def run_yolo(args) -> int:
 
 
 def run_dlc(args) -> int:
-    from .datasets import export_dlc_labeled, read_dlc_csv
+    from ..io.datasets import export_dlc_labeled, read_dlc_csv
 
     video = _video(args.video)
     out = _out(args.out)
@@ -85,10 +85,10 @@ def run_dlc(args) -> int:
     return 0
 
 
-def add_parsers(subparsers) -> None:
+def register(subparsers) -> None:
     """Add export-crops, export-yolo and export-dlc to the main CLI's subparsers."""
     from ..pose.crops import ROI_MODES
-    from .datasets import IMAGE_FORMATS
+    from ..io.datasets import IMAGE_FORMATS
 
     p = subparsers.add_parser("export-crops", help="square image crops of every tracked animal (training data)")
     p.add_argument("video", help="video file")
@@ -131,14 +131,3 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--pcutoff", type=float, default=None,
                    help="leave keypoints below this likelihood unlabeled (default: keep all)")
     p.set_defaults(func=run_dlc)
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry (the same commands as `python -m omnitrax`), for scripts and tests."""
-    from ..cli import main as cli_main
-
-    return cli_main(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,39 +11,10 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from .errors import OmniTraxError
+from ...errors import OmniTraxError
+from ..properties import apply_settings, scene_settings
 
 FILTER = "*.toml;*.yaml;*.yml"
-
-
-def scene_settings(props, backend: str = "auto") -> tuple[dict, dict]:
-    """Scene.omnitrax -> (tracking dict, pose dict) for settings_file.write_settings (absolute paths)."""
-    from .blender.tracking_job import scene_value
-    from .settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS
-
-    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name != "backend"}
-    tracking["backend"] = backend
-    return tracking, {name: scene_value(props, name) for name in POSE_DEFAULTS}
-
-
-def apply_settings(props, tracking, pose: dict) -> None:
-    """Set Scene.omnitrax from TrackingSettings and a pose dict, all or nothing.
-
-    Every value is checked by the schema first (the panel's limits are the schema's, so nothing is
-    clamped); should Blender still refuse one, the values set before it are put back.
-    """
-    from . import settings as schema
-
-    values = schema.check_all({k: v for k, v in {**tracking.to_dict(), **pose}.items()
-                               if schema.BY_NAME[k].scene})
-    before = {name: getattr(props, name) for name in values}
-    try:
-        for name, v in values.items():
-            setattr(props, name, v.upper() if props.bl_rna.properties[name].type == "ENUM" else v)
-    except (TypeError, ValueError, OverflowError) as exc:
-        for name, v in before.items():
-            setattr(props, name, v)
-        raise OmniTraxError(f"Blender refused the setting {name} = {v!r} ({exc}); nothing was changed.") from None
 
 
 class OMNITRAX_OT_save_settings(bpy.types.Operator, ExportHelper):
@@ -61,13 +32,13 @@ class OMNITRAX_OT_save_settings(bpy.types.Operator, ExportHelper):
     def execute(self, context):
         from pathlib import Path
 
-        from .settings_file import SUFFIXES, write_settings
+        from ...settings_file import SUFFIXES, write_settings
 
         path = Path(bpy.path.abspath(self.filepath))
         if path.suffix.lower() not in SUFFIXES:
             path = path.with_name(path.name + ".toml")
         try:
-            from .blender.tracking_job import compute_device
+            from ..context import compute_device
 
             tracking, pose = scene_settings(context.scene.omnitrax, compute_device(context))
             write_settings(path, tracking, pose)
@@ -89,7 +60,7 @@ class OMNITRAX_OT_load_settings(bpy.types.Operator, ImportHelper):
     filter_glob: StringProperty(default=FILTER, options={"HIDDEN"})
 
     def execute(self, context):
-        from .settings_file import read_settings
+        from ...settings_file import read_settings
 
         path = bpy.path.abspath(self.filepath)
         try:

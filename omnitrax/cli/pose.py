@@ -1,7 +1,6 @@
 """`python -m omnitrax pose`: DeepLabCut-Live poses for tracked animals, written as DeepLabCut files.
 
-The main CLI calls add_parser(subparsers) and, for the chosen command, run(args); it prints
-OmniTraxError messages as `omnitrax: error: <msg>` and exits 2.
+omnitrax.cli calls register(subparsers) and, for this command, run(args).
 """
 from __future__ import annotations
 
@@ -15,9 +14,9 @@ from pathlib import Path
 from ..errors import OmniTraxError
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+def register(subparsers) -> None:
     from .. import settings as schema
-    from ..cli import flag_type
+    from .common import flag_type
 
     roi_mode, roi_size, padding, pcutoff = (schema.BY_NAME[n] for n in
                                             ("pose_roi_mode", "pose_roi_size", "pose_padding", "pcutoff"))
@@ -75,9 +74,9 @@ class _Progress:
 
 def run(args) -> int:
     from ..io.tracks_csv import read_tracks_csv
-    from .estimate import estimate_poses
-    from .export import write_dlc_csv, write_dlc_h5
-    from .model import PoseModel
+    from ..pose.estimate import estimate_poses
+    from ..pose.export import write_dlc_csv, write_dlc_h5
+    from ..pose.model import PoseModel
 
     video = Path(args.video)
     if not video.is_file():

@@ -1,0 +1,1 @@
+"""Blender operators by area: tracking, pose, training-data export, settings files."""

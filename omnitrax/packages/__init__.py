@@ -1,0 +1,1 @@
+"""Pinned pip installs of optional packages (pose estimation) into the extension's own folder (bpy-free)."""
