@@ -1,7 +1,8 @@
 """Tracking inside real Blender: the installed add-on's operators on a synthetic clip with known truth.
 
-Each scenario runs in its own bpy process (tests/blender_harness.py). The clip starts at scene frame 5
-so every frame conversion (scene <-> clip <-> video) is exercised.
+Each scenario (tests/blender_scenarios/tracking.py) runs once per module in its own bpy process; the
+small tests below each check one behaviour of its cached result. The clip starts at scene frame 5 so
+every frame conversion (scene <-> clip <-> video) is exercised.
 """
 import csv
 
@@ -9,40 +10,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from blender_harness import run_in_blender
+from blender_harness import run_scenario
 
 N_FRAMES, N_ANIMALS, SEED, CLIP_START = 150, 6, 17, 5  # seed 17: animals stay > 50 px apart
-
-SETUP = '''
-import numpy as np
-mod = install(ZIP)
-clip = bpy.data.movieclips.load(VIDEO)
-clip.frame_start = CLIP_START
-scene = bpy.context.scene
-scene.frame_start, scene.frame_end = CLIP_START, CLIP_START + clip.frame_duration - 1
-scene.frame_current = CLIP_START
-props = scene.omnitrax
-props.detector = "BACKGROUND"
-props.polarity = "DARKER"
-props.min_length = 5
-props.use_scene_range = True
-
-def dump(clip):
-    """{track name: [[scene frame, x px, y px, muted], ...]} of every marker."""
-    out = {}
-    w, h = clip.size
-    for t in clip.tracking.tracks:
-        out[t.name] = [[m.frame + clip.frame_start - 1, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute]
-                       for m in t.markers]
-    return out
-
-def track(**kw):
-    with clip_editor(clip):
-        try:
-            return sorted(bpy.ops.omnitrax.track(**kw))
-        except RuntimeError as exc:
-            return str(exc)
-'''
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +25,10 @@ def synthetic_clip(tmp_path_factory):
     return video, truth
 
 
-def _script(body, zip_path, video):
-    return (f"ZIP = {str(zip_path)!r}\nVIDEO = {str(video)!r}\nCLIP_START = {CLIP_START}\n" + SETUP + body)
+def _scenario(function, tmp_path_factory, linux_zip, video, **params):
+    home = tmp_path_factory.mktemp("home_" + function)
+    return run_scenario("tracking", function, home, zip_path=str(linux_zip), video=str(video),
+                        clip_start=CLIP_START, **params)
 
 
 def _isolated(truth, frame, animal_id, factor=1.2):
@@ -89,43 +61,57 @@ def _match_tracks_to_animals(markers, truth):
     return {names[r]: ids[c] for r, c in zip(rows, cols)}, cost[rows, cols]
 
 
-def test_track_restart_makes_one_accurate_track_per_animal_then_exports_identically(
-        linux_zip, synthetic_clip, tmp_path):
-    video, truth = synthetic_clip
-    out1, out2, out3 = tmp_path / "export1", tmp_path / "export2", tmp_path / "export3"
-    blend = tmp_path / "tracked.blend"
-    body = f'''
-result = {{"status": track(restart=True)}}
-result["markers"] = dump(clip)
-result["owned"] = list(clip.get("omnitrax_owned_tracks", []))
-props.export_dir = {str(out1)!r}
-with clip_editor(clip):
-    bpy.ops.omnitrax.export_tracks()
-props.export_dir = {str(out3)!r}
-with clip_editor(clip):
-    bpy.ops.omnitrax.export_tracks(preview=True, legacy=True)
-bpy.ops.wm.save_as_mainfile(filepath={str(blend)!r})
-bpy.ops.wm.open_mainfile(filepath={str(blend)!r})
-clip = bpy.data.movieclips[0]
-bpy.context.scene.omnitrax.export_dir = {str(out2)!r}
-with clip_editor(clip):
-    bpy.ops.omnitrax.export_tracks()
-result["markers_after_reload"] = dump(clip)
-report(result)
-'''
-    result = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert result["status"] == ["FINISHED"]
-    markers = result["markers"]
+# --- Track From Start, export, save, reload, export again ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def restart(linux_zip, synthetic_clip, tmp_path_factory):
+    video, _ = synthetic_clip
+    base = tmp_path_factory.mktemp("restart")
+    dirs = {"out1": base / "export1", "out2": base / "export2", "out3": base / "export3"}
+    r = _scenario("restart_and_export", tmp_path_factory, linux_zip, video, blend=str(base / "tracked.blend"),
+                  **{k: str(v) for k, v in dirs.items()})
+    return dict(r, **dirs)
+
+
+@pytest.fixture(scope="module")
+def restart_assignment(restart, synthetic_clip):
+    return _match_tracks_to_animals(restart["markers"], synthetic_clip[1])
+
+
+def _exported_rows(folder):
+    with open(folder / "ants_tracks.csv") as f:
+        reader = csv.reader(f)
+        return next(reader), list(reader)
+
+
+def test_restart_finishes(restart):
+    assert restart["status"] == ["FINISHED"]
+
+
+def test_restart_makes_one_track_per_animal(restart):
+    markers = restart["markers"]
     assert len(markers) == N_ANIMALS, sorted(markers)
-    assert sorted(markers) == sorted(result["owned"])
+
+
+def test_restart_tracks_are_owned_and_named_track_n(restart):
+    markers = restart["markers"]
+    assert sorted(markers) == sorted(restart["owned"])
     assert all(name.startswith("track_") for name in markers)
-    assignment, median_error = _match_tracks_to_animals(markers, truth)
+
+
+def test_each_track_follows_its_own_animal(restart_assignment):
+    assignment, median_error = restart_assignment
     assert len(set(assignment.values())) == N_ANIMALS
     assert median_error.max() < 1.0, median_error
+
+
+def test_markers_of_isolated_animals_lie_within_a_pixel_of_the_truth(restart, restart_assignment, synthetic_clip):
     # every detected marker of an isolated animal lies within 1 px of the truth at that scene frame
+    truth = synthetic_clip[1]
+    assignment, _ = restart_assignment
     errors = []
     for name, aid in assignment.items():
-        for scene_frame, x, y, muted in markers[name]:
+        for scene_frame, x, y, muted in restart["markers"][name]:
             f = scene_frame - CLIP_START
             if muted or not _isolated(truth, f, aid):
                 continue
@@ -134,31 +120,49 @@ report(result)
     errors = np.array(errors)
     assert len(errors) > N_FRAMES * N_ANIMALS // 2
     assert np.percentile(errors, 99) < 1.0 and errors.max() < 1.5, (np.percentile(errors, 99), errors.max())
-    # markers cover the clip: first and last scene frames carry a detected marker for each animal
+
+
+def test_markers_cover_the_clip_from_first_to_last_frame(restart):
+    # first and last scene frames carry a detected marker for each animal
+    markers = restart["markers"]
     for name in markers:
         detected = [m[0] for m in markers[name] if not m[3]]
         assert min(detected) <= CLIP_START + 1 and max(detected) >= CLIP_START + N_FRAMES - 2, name
 
-    # the export matches the markers exactly, and save/reload/export gives identical files
-    assert result["markers_after_reload"] == markers
+
+def test_save_and_reload_keeps_every_marker(restart):
+    assert restart["markers_after_reload"] == restart["markers"]
+
+
+def test_preview_and_legacy_export_writes_every_file(restart):
     from omnitrax.video import VideoSource
 
+    out3 = restart["out3"]
     assert sorted(p.name for p in out3.iterdir()) == ["ants_legacy", "ants_preview.mp4", "ants_summary.csv",
                                                       "ants_tracks.csv"]
     assert len(list((out3 / "ants_legacy").iterdir())) == N_ANIMALS
     with VideoSource(out3 / "ants_preview.mp4") as preview:
         assert preview.frame_count == N_FRAMES
+
+
+def test_export_is_identical_after_reload(restart):
+    out1, out2 = restart["out1"], restart["out2"]
     files1 = sorted(p.name for p in out1.iterdir())
     assert files1 == ["ants_summary.csv", "ants_tracks.csv"]
     for name in files1:
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
-    with open(out1 / "ants_tracks.csv") as f:
-        reader = csv.reader(f)
-        assert next(reader) == ["track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted"]
-        rows = list(reader)
+
+
+def test_exported_csv_has_the_documented_header(restart):
+    header, _ = _exported_rows(restart["out1"])
+    assert header == ["track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted"]
+
+
+def test_exported_csv_equals_the_markers(restart):
+    _, rows = _exported_rows(restart["out1"])
     exported = {(f"track_{r[0]}", int(r[1])): (float(r[2]), float(r[3]), r[8] == "1") for r in rows}
     expected = {}
-    for name, ms in markers.items():
+    for name, ms in restart["markers"].items():
         enabled = [m for m in ms if not m[3]]
         first, last = enabled[0][0], enabled[-1][0]
         for scene_frame, x, y, muted in ms:
@@ -170,43 +174,36 @@ report(result)
         assert abs(ex - x) < 1e-3 and abs(ey - y) < 1e-3 and ep == predicted, (key, exported[key], expected[key])
 
 
-def test_continue_from_a_corrected_frame_keeps_the_past_and_follows_the_correction(
-        linux_zip, synthetic_clip, tmp_path):
-    video, truth = synthetic_clip
-    k = 30  # scene frame offset of the correction inside the clip
-    body = f'''
-result = {{"first": track(restart=True)}}
-before = dump(clip)
-names = sorted(before)
-# the user renames one track (any name must work as a seed) and swaps two identities at frame k
-a, b = names[0], names[1]
-clip.tracking.tracks[b].name = "Track.001"
-b = "Track.001"
-kf = CLIP_START + {k}
-marker_frame = kf - clip.frame_start + 1
-ma = clip.tracking.tracks[a].markers.find_frame(marker_frame, exact=True)
-mb = clip.tracking.tracks[b].markers.find_frame(marker_frame, exact=True)
-ma.co, mb.co = tuple(mb.co), tuple(ma.co)
-ma.mute = mb.mute = False
-corrected = dump(clip)
-scene.frame_current = kf
-result["second"] = track(restart=False)
-result.update(before=before, corrected=corrected, after=dump(clip), a=a, b=b, kf=kf,
-              renamed_from=names[1])
-report(result)
-'''
-    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert r["first"] == ["FINISHED"] and r["second"] == ["FINISHED"]
-    corrected, after, kf = r["corrected"], r["after"], r["kf"]
-    assert sorted(after) == sorted(corrected)  # no new track appeared, none was lost
-    for name in corrected:
-        past_before = [m for m in corrected[name] if m[0] <= kf]
-        past_after = [m for m in after[name] if m[0] <= kf]
+# --- continue from a corrected frame ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def corrected(linux_zip, synthetic_clip, tmp_path_factory):
+    # k = 30: scene frame offset of the correction inside the clip
+    return _scenario("continue_from_correction", tmp_path_factory, linux_zip, synthetic_clip[0], k=30)
+
+
+def test_track_and_continue_finish(corrected):
+    assert corrected["first"] == ["FINISHED"] and corrected["second"] == ["FINISHED"]
+
+
+def test_continue_neither_adds_nor_loses_a_track(corrected):
+    assert sorted(corrected["after"]) == sorted(corrected["corrected"])  # no new track appeared, none was lost
+
+
+def test_continue_leaves_the_past_and_the_corrected_frame_untouched(corrected):
+    kf = corrected["kf"]
+    for name in corrected["corrected"]:
+        past_before = [m for m in corrected["corrected"][name] if m[0] <= kf]
+        past_after = [m for m in corrected["after"][name] if m[0] <= kf]
         assert len(past_after) == len(past_before), name  # untouched up to and at k
         assert np.allclose(np.array(past_after, float), np.array(past_before, float), atol=1e-4), name
+
+
+def test_continue_follows_the_swapped_identities(corrected):
     # after k, track a follows the animal b followed before the correction, and vice versa
+    r, kf = corrected, corrected["kf"]
     old = {n: {m[0]: m[1:3] for m in ms if not m[3]} for n, ms in r["before"].items()}
-    new = {n: {m[0]: m[1:3] for m in ms if not m[3]} for n, ms in after.items()}
+    new = {n: {m[0]: m[1:3] for m in ms if not m[3]} for n, ms in r["after"].items()}
     pairs = ((r["a"], r["renamed_from"]), (r["b"], r["a"]))
     for new_name, old_name in pairs:
         later = [f for f in range(kf + 1, kf + 15) if f in new[new_name] and f in old[old_name]]
@@ -215,177 +212,172 @@ report(result)
         assert max(d) < 1.0, (new_name, old_name, d)
 
 
-def test_failed_run_changes_nothing_and_a_stopped_run_is_consistent(linux_zip, synthetic_clip, tmp_path):
-    video, _ = synthetic_clip
-    body = '''
-result = {"first": track(restart=True)}
-before = dump(clip)
-props.detector = "YOLO"
-props.model_path = "/no/such/model.onnx"
-result["bad_model"] = track(restart=True)
-result["unchanged_after_error"] = dump(clip) == before
-# a stop after a few frames (what Esc does in the modal loop): the job writes what it has
-props.detector = "BACKGROUND"
-props.model_path = ""
-from importlib import import_module
-job_module = import_module(mod.__name__ + ".blender.tracking_job")
-with clip_editor(clip):
-    job = job_module.BlenderTrackingJob(bpy.context, clip, restart=True)
-    while job.progress is None or job.progress.done < 12:
-        job.step(0.0)
-    job.write_results()
-    job.close()
-result["stopped_done"] = job.progress.done
-result["stopped"] = dump(clip)
-report(result)
-'''
-    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert r["first"] == ["FINISHED"]
-    assert "model" in r["bad_model"] and "no/such/model.onnx" in r["bad_model"], r["bad_model"]
-    assert "Traceback" not in r["bad_model"]
-    assert r["unchanged_after_error"]
-    last_scene_frame = CLIP_START + r["stopped_done"] - 1
-    stopped = r["stopped"]
-    assert stopped, "a stopped run keeps the tracks found so far"
-    for name, ms in stopped.items():
+# --- a failed run and a stopped run ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def failed_and_stopped(linux_zip, synthetic_clip, tmp_path_factory):
+    return _scenario("failed_and_stopped_runs", tmp_path_factory, linux_zip, synthetic_clip[0])
+
+
+def test_first_run_before_the_failure_finishes(failed_and_stopped):
+    assert failed_and_stopped["first"] == ["FINISHED"]
+
+
+def test_missing_model_is_named_in_the_report_without_a_traceback(failed_and_stopped):
+    bad = failed_and_stopped["bad_model"]
+    assert "model" in bad and "no/such/model.onnx" in bad, bad
+    assert "Traceback" not in bad
+
+
+def test_failed_run_changes_nothing(failed_and_stopped):
+    assert failed_and_stopped["unchanged_after_error"]
+
+
+def test_stopped_run_keeps_the_tracks_found_so_far(failed_and_stopped):
+    assert failed_and_stopped["stopped"], "a stopped run keeps the tracks found so far"
+
+
+def test_stopped_run_has_no_marker_beyond_the_frames_tracked(failed_and_stopped):
+    last_scene_frame = CLIP_START + failed_and_stopped["stopped_done"] - 1
+    for name, ms in failed_and_stopped["stopped"].items():
         enabled = [m[0] for m in ms if not m[3]]
         assert enabled and max(enabled) <= last_scene_frame, (name, enabled[-3:])
         frames = [m[0] for m in ms]
         assert frames == sorted(frames) and max(frames) <= last_scene_frame + 1
 
 
-def test_mask_with_curved_exclusion_removes_the_animals_inside(linux_zip, synthetic_clip, tmp_path):
-    video, truth = synthetic_clip
+# --- a mask with a curved exclusion ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mask_circle(synthetic_clip):
     # a circle of radius 60 px, drawn with four Bezier points, around where an animal is mid-clip
+    truth = synthetic_clip[1]
     mid = (truth.frame == N_FRAMES // 2) & (truth.id == 0)
-    cx, cy, radius = float(truth.x[mid][0]), float(truth.y[mid][0]), 60.0
-    body = f"cx, cy, radius = {cx}, {cy}, {radius}\n" + '''
-w, h = clip.size
-mask = bpy.data.masks.new(name="arena")
-layer = mask.layers.new(name="hole")
-layer.blend = "MERGE_SUBTRACT"
-spline = layer.splines.new()
-spline.use_cyclic = True
-spline.points.add(4 - len(spline.points))
-k = 0.5523
-def to_mask(px, py):
-    # pixels (top-left) -> mask space (square, bottom-left; y squeezed around 0.5 on wide frames)
-    u, v = px / w, 1 - py / h
-    return (u, (v - 0.5) * h / w + 0.5)
-for point, (dx, dy, hx, hy) in zip(spline.points, [(1, 0, 0, -1), (0, -1, -1, 0), (-1, 0, 0, 1), (0, 1, 1, 0)]):
-    point.co = to_mask(cx + radius * dx, cy + radius * dy)
-    point.handle_left = to_mask(cx + radius * (dx - k * hx), cy + radius * (dy - k * hy))
-    point.handle_right = to_mask(cx + radius * (dx + k * hx), cy + radius * (dy + k * hy))
-props.mask = mask
-result = {"status": track(restart=True), "markers": dump(clip), "size": [w, h]}
-report(result)
-'''
-    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert r["status"] == ["FINISHED"]
+    return float(truth.x[mid][0]), float(truth.y[mid][0]), 60.0
+
+
+@pytest.fixture(scope="module")
+def masked(linux_zip, synthetic_clip, mask_circle, tmp_path_factory):
+    cx, cy, radius = mask_circle
+    return _scenario("curved_mask", tmp_path_factory, linux_zip, synthetic_clip[0], cx=cx, cy=cy, radius=radius)
+
+
+def test_masked_run_finishes(masked):
+    assert masked["status"] == ["FINISHED"]
+
+
+def test_no_marker_lies_inside_the_excluded_circle(masked, mask_circle):
+    cx, cy, radius = mask_circle
     inside = 0
-    for ms in r["markers"].values():
+    for ms in masked["markers"].values():
         for scene_frame, x, y, muted in ms:
             if not muted:
                 inside += np.hypot(x - cx, y - cy) < radius - 1.0
     assert inside == 0
+
+
+def test_animals_did_walk_inside_the_circle_also_near_its_diagonals(synthetic_clip, mask_circle):
     # ... although animals did walk there, also near the circle's diagonals (outside the 4-point polygon)
+    truth = synthetic_clip[1]
+    cx, cy, radius = mask_circle
     d = np.hypot(truth.x - cx, truth.y - cy)
     assert (d < radius - 5).sum() > 20
     diagonal = np.abs(np.abs(truth.x - cx) - np.abs(truth.y - cy)) < 20
     assert ((d > 0.75 * radius) & (d < radius - 3) & diagonal).sum() > 3
-    # animals outside the circle are still tracked
-    outside = d > radius + 20
-    detected = sum(1 for ms in r["markers"].values() for m in ms if not m[3])
+
+
+def test_animals_outside_the_circle_are_still_tracked(masked, synthetic_clip, mask_circle):
+    truth = synthetic_clip[1]
+    cx, cy, radius = mask_circle
+    outside = np.hypot(truth.x - cx, truth.y - cy) > radius + 20
+    detected = sum(1 for ms in masked["markers"].values() for m in ms if not m[3])
     assert detected >= 0.8 * outside.sum()
 
 
-def test_swap_identities_from_a_frame_and_undo_restores_each_step(linux_zip, synthetic_clip, tmp_path):
-    video, _ = synthetic_clip
-    # Operators called from Python push no undo step (Blender leaves that to the caller); a click in the
-    # UI pushes one after every operator registered with UNDO, as these undo_push calls do here.
-    body = '''
-bpy.ops.ed.undo_push(message="clip loaded")
-result = {"status": track(restart=True)}
-result["undo_flags"] = [sorted(getattr(bpy.types, n).bl_options) for n in ("OMNITRAX_OT_track", "OMNITRAX_OT_swap_tracks")]
-bpy.ops.ed.undo_push(message="Track Animals")
-tracked = dump(clip)
-a, b = sorted(tracked)[:2]
-for t in clip.tracking.tracks:
-    t.select = t.name in (a, b)
-scene.frame_current = CLIP_START + 40
-with clip_editor(clip):
-    result["swap"] = sorted(bpy.ops.omnitrax.swap_tracks())
-swapped = dump(clip)
-bpy.ops.ed.undo_push(message="Swap Identities")
-bpy.ops.ed.undo()
-clip = bpy.data.movieclips[0]
-after_first_undo = dump(clip)
-bpy.ops.ed.undo()
-clip = bpy.data.movieclips[0]
-result.update(tracked=tracked, swapped=swapped, after_first_undo=after_first_undo, after_second_undo=dump(clip),
-              a=a, b=b, k=CLIP_START + 40)
-report(result)
-'''
-    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert r["status"] == ["FINISHED"] and r["swap"] == ["FINISHED"]
-    assert all("UNDO" in flags for flags in r["undo_flags"])
-    tracked, swapped, a, b, k = r["tracked"], r["swapped"], r["a"], r["b"], r["k"]
+# --- swap identities and undo ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def swapped(linux_zip, synthetic_clip, tmp_path_factory):
+    return _scenario("swap_and_undo", tmp_path_factory, linux_zip, synthetic_clip[0], swap_at=40)
+
+
+def test_track_and_swap_finish(swapped):
+    assert swapped["status"] == ["FINISHED"] and swapped["swap"] == ["FINISHED"]
+
+
+def test_track_and_swap_are_registered_with_undo(swapped):
+    assert all("UNDO" in flags for flags in swapped["undo_flags"])
+
+
+def test_swap_exchanges_the_markers_from_the_current_frame_on(swapped):
+    tracked, after, a, b, k = swapped["tracked"], swapped["swapped"], swapped["a"], swapped["b"], swapped["k"]
     for name, other in ((a, b), (b, a)):
-        assert [m for m in swapped[name] if m[0] < k] == [m for m in tracked[name] if m[0] < k]
-        assert [m for m in swapped[name] if m[0] >= k] == [m for m in tracked[other] if m[0] >= k]
-    assert r["after_first_undo"] == tracked  # Ctrl-Z undoes the swap ...
-    assert r["after_second_undo"] == {}  # ... and then the whole tracking run
+        assert [m for m in after[name] if m[0] < k] == [m for m in tracked[name] if m[0] < k]
+        assert [m for m in after[name] if m[0] >= k] == [m for m in tracked[other] if m[0] >= k]
 
 
-def test_markers_sit_on_the_animals_in_the_image_blender_shows(linux_zip, synthetic_clip, tmp_path):
-    """With frame_start and frame_offset both set, render what Blender shows at some scene frames (the
-    compositor's Movie Clip node), find which video frame that is, and check the markers there."""
+def test_first_undo_undoes_the_swap(swapped):
+    assert swapped["after_first_undo"] == swapped["tracked"]  # Ctrl-Z undoes the swap ...
+
+
+def test_second_undo_undoes_the_whole_tracking_run(swapped):
+    assert swapped["after_second_undo"] == {}  # ... and then the whole tracking run
+
+
+# --- markers on the image Blender shows -----------------------------------------------------------------
+# With frame_start and frame_offset both set, render what Blender shows at some scene frames (the
+# compositor's Movie Clip node), find which video frame that is, and check the markers there.
+
+OFFSET, SHOWN_FRAMES = 3, [CLIP_START, CLIP_START + 40, CLIP_START + N_FRAMES - 4]
+
+
+@pytest.fixture(scope="module")
+def rendered(linux_zip, synthetic_clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("rendered")
+    r = _scenario("render_shown_frames", tmp_path_factory, linux_zip, synthetic_clip[0], offset=OFFSET,
+                  scene_frames=SHOWN_FRAMES, out_dir=str(out))
+    return dict(r, out=out)
+
+
+@pytest.fixture(scope="module")
+def shown(rendered, synthetic_clip):
+    """{scene frame: (index of the video frame the render matches best, correlation with every frame)}."""
     import cv2
 
     from omnitrax.video import VideoSource
 
-    video, truth = synthetic_clip
-    offset, scene_frames = 3, [CLIP_START, CLIP_START + 40, CLIP_START + N_FRAMES - 4]
-    body = f'''
-clip.frame_offset = {offset}
-scene.frame_end = CLIP_START + clip.frame_duration - 1 - {offset}
-result = {{"status": track(restart=True), "markers": dump(clip), "duration": clip.frame_duration}}
-scene.render.resolution_x, scene.render.resolution_y = clip.size
-scene.render.resolution_percentage = 100
-scene.view_settings.view_transform = "Standard"
-tree = bpy.data.node_groups.new("show clip", "CompositorNodeTree")
-scene.compositing_node_group = tree
-node = tree.nodes.new("CompositorNodeMovieClip")
-node.clip = clip
-tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
-tree.links.new(node.outputs["Image"], tree.nodes.new("NodeGroupOutput").inputs[0])
-scene.render.use_compositing = True
-scene.render.image_settings.file_format = "PNG"
-for f in {scene_frames}:
-    scene.frame_set(f)
-    scene.render.filepath = {str(tmp_path)!r} + f"/shown_{{f}}.png"
-    bpy.ops.render.render(write_still=True)
-report(result)
-'''
-    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert r["status"] == ["FINISHED"]
-    with VideoSource(video) as source:
+    with VideoSource(synthetic_clip[0]) as source:
         frames = [cv2.cvtColor(source.read(i), cv2.COLOR_BGR2GRAY).astype(float) for i in range(N_FRAMES)]
 
     def correlation(a, b):
         a, b = a - a.mean(), b - b.mean()
         return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
-    markers = r["markers"]
-    assignment, _ = _match_tracks_to_animals(
-        {n: [[m[0] + offset, *m[1:]] for m in ms] for n, ms in markers.items()}, truth)
-    checked = 0
-    for f in scene_frames:
-        shown = cv2.cvtColor(cv2.imread(str(tmp_path / f"shown_{f}.png")), cv2.COLOR_BGR2GRAY).astype(float)
-        scores = [correlation(shown, frame) for frame in frames]
-        video_index = int(np.argmax(scores))
-        assert video_index == f - CLIP_START + offset, (f, video_index)
+    out = {}
+    for f in SHOWN_FRAMES:
+        image = cv2.cvtColor(cv2.imread(str(rendered["out"] / f"shown_{f}.png")), cv2.COLOR_BGR2GRAY)
+        scores = [correlation(image.astype(float), frame) for frame in frames]
+        out[f] = (int(np.argmax(scores)), scores)
+    return out
+
+
+def test_render_run_finishes(rendered):
+    assert rendered["status"] == ["FINISHED"]
+
+
+def test_blender_shows_the_video_frame_the_markers_assume(shown):
+    for f, (video_index, scores) in shown.items():
+        assert video_index == f - CLIP_START + OFFSET, (f, video_index)
         assert scores[video_index] > max(np.delete(scores, video_index)) + 0.02
+
+
+def test_markers_sit_on_the_animals_in_the_image_blender_shows(rendered, shown, synthetic_clip):
+    truth = synthetic_clip[1]
+    markers = rendered["markers"]
+    assignment, _ = _match_tracks_to_animals(
+        {n: [[m[0] + OFFSET, *m[1:]] for m in ms] for n, ms in markers.items()}, truth)
+    checked = 0
+    for f, (video_index, _) in shown.items():
         for name, aid in assignment.items():
             here = [m for m in markers[name] if m[0] == f and not m[3]]
             sel = (truth.frame == video_index) & (truth.id == aid)
@@ -395,49 +387,38 @@ report(result)
     assert checked >= 2 * N_ANIMALS
 
 
-def test_modal_loop_shows_markers_live_and_esc_keeps_what_was_tracked(linux_zip, synthetic_clip, tmp_path):
-    """The operator's modal() driven tick by tick as Blender's event loop would (timer events, then Esc);
-    bpy without a window manager loop cannot deliver the events itself."""
-    video, _ = synthetic_clip
-    body = '''
-import types
-from importlib import import_module
-operators = import_module(mod.__name__ + ".blender.operators.tracking")
-job_module = import_module(mod.__name__ + ".blender.tracking_job")
-job_module.LIVE_WRITE_INTERVAL = 0.0  # refresh the markers on every tick
-Op = operators.OMNITRAX_OT_track
-result = {"statuses": [], "live_tracks": []}
-with clip_editor(clip):
-    ctx = bpy.context
-    reports = []
-    op = types.SimpleNamespace(_job=job_module.BlenderTrackingJob(ctx, clip, True), _timer=None, _stopped=False,
-                               report=lambda kind, text: reports.append((sorted(kind), text)))
-    for name in ("_finish", "_fail", "_cleanup"):
-        setattr(op, name, types.MethodType(getattr(Op, name), op))
-    step = op._job.step
-    op._job.step = lambda budget: step(0.0)  # one frame per tick, however fast this machine is
-    ctx.window_manager.progress_begin(0, op._job.run.total)
-    timer, esc, mouse = (types.SimpleNamespace(type=t) for t in ("TIMER", "ESC", "MOUSEMOVE"))
-    result["mouse"] = sorted(Op.modal(op, ctx, mouse))
-    for _ in range(6):  # min_length is 5: tracks show once they have 5 detections
-        result["statuses"].append(sorted(Op.modal(op, ctx, timer)))
-        result["live_tracks"].append(len(clip.tracking.tracks))
-    result["done_before_esc"] = op._job.progress.done
-    result["total"] = op._job.run.total
-    result["esc"] = sorted(Op.modal(op, ctx, esc))
-result["reports"] = reports
-result["markers"] = dump(clip)
-report(result)
-'''
-    r = run_in_blender(_script(body, linux_zip, video), tmp_path / "home")
-    assert r["mouse"] == ["PASS_THROUGH"]  # the UI stays usable while tracking
-    assert r["statuses"] == [["RUNNING_MODAL"]] * 6
-    assert r["live_tracks"][3] == 0 and r["live_tracks"][5] == N_ANIMALS  # markers appear while it runs
-    done = r["done_before_esc"]
-    assert done == 6 and r["total"] == N_FRAMES
-    assert r["esc"] == ["FINISHED"]
-    assert r["reports"][-1][0] == ["WARNING"] and "stopped" in r["reports"][-1][1]
-    last = CLIP_START + done - 1
-    for name, ms in r["markers"].items():
+# --- the modal loop, tick by tick, then Esc --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def modal(linux_zip, synthetic_clip, tmp_path_factory):
+    # 6 ticks: min_length is 5, so tracks show once they have 5 detections
+    return _scenario("modal_loop_then_esc", tmp_path_factory, linux_zip, synthetic_clip[0], ticks=6)
+
+
+def test_modal_passes_other_events_through(modal):
+    assert modal["mouse"] == ["PASS_THROUGH"]  # the UI stays usable while tracking
+
+
+def test_modal_keeps_running_on_timer_ticks(modal):
+    assert modal["statuses"] == [["RUNNING_MODAL"]] * 6
+
+
+def test_markers_appear_while_tracking_runs(modal):
+    assert modal["live_tracks"][3] == 0 and modal["live_tracks"][5] == N_ANIMALS
+
+
+def test_each_tick_tracks_one_frame(modal):
+    done = modal["done_before_esc"]
+    assert done == 6 and modal["total"] == N_FRAMES
+
+
+def test_esc_finishes_with_a_stopped_warning(modal):
+    assert modal["esc"] == ["FINISHED"]
+    assert modal["reports"][-1][0] == ["WARNING"] and "stopped" in modal["reports"][-1][1]
+
+
+def test_esc_keeps_nothing_beyond_the_frames_tracked(modal):
+    last = CLIP_START + modal["done_before_esc"] - 1
+    for name, ms in modal["markers"].items():
         detected = [m[0] for m in ms if not m[3]]
         assert detected and max(detected) <= last, name  # nothing beyond the frames tracked

@@ -217,3 +217,34 @@ def test_one_pose_roi_default_for_every_entry_point():
     assert (args.roi_size, args.padding, args.roi_mode) == (96, 10, "constant")
     assert (DEFAULT_ROI_SIZE, DEFAULT_PADDING) == (96, 10)
     assert (POSE_DEFAULTS["pose_roi_size"], POSE_DEFAULTS["pose_padding"]) == (96, 10)
+
+
+def test_omnitrax_settings_prints_exactly_the_defaults_that_batch_reads(tmp_path):
+    from omnitrax.batch import settings_hash
+    from omnitrax.settings_file import POSE_DEFAULTS
+
+    proc = subprocess.run([sys.executable, "-m", "omnitrax", "settings"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    path = tmp_path / "defaults.toml"
+    path.write_text(proc.stdout)
+    tracking, pose = read_settings(path)  # what `batch --settings` reads
+    assert tracking == TrackingSettings() and pose == POSE_DEFAULTS
+    assert settings_hash(tracking, pose) == settings_hash(TrackingSettings(), dict(POSE_DEFAULTS))
+    names = [line.split(" = ")[0] for line in proc.stdout.splitlines() if " = " in line and not line.startswith("#")]
+    assert names == [s.name for s in schema.SETTINGS]  # every setting, once, in the schema's order
+    written = tmp_path / "written.toml"
+    assert subprocess.run([sys.executable, "-m", "omnitrax", "settings", "--out", str(written)],
+                          capture_output=True, timeout=120).returncode == 0
+    assert written.read_text() == proc.stdout
+
+
+def test_the_installed_command_works_from_any_folder(tmp_path):
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("omnitrax")
+    assert exe.is_file(), "make venv installs the project (pip install -e .), which makes bin/omnitrax"
+    proc = subprocess.run([str(exe), "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0 and "track" in proc.stdout and "settings" in proc.stdout, proc.stderr
+    proc = subprocess.run([str(exe), "track", "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Give a VIDEO" in proc.stderr

@@ -1,10 +1,10 @@
 """`make demo`: track the bundled sample clip end to end, score it, and write a .blend to open in Blender.
 
-1. `python -m omnitrax track data/sample/ants.avi` with the bundled YOLO ant detector (OpenCV DNN),
+1. `omnitrax track data/sample/ants.avi` with the bundled YOLO ant detector (OpenCV DNN),
    exporting the tidy CSV, MOTChallenge text and upstream-style per-track files, and a .blend with
    one tracking track per ant (written by the add-on's own Blender layer, through bpy).
-2. `python -m omnitrax evaluate` against the clip's exact ground truth (MOTA, IDF1, HOTA).
-3. `python -m omnitrax pose` with the bundled DeepLabCut-format ant pose model on every track, written
+2. `omnitrax evaluate` against the clip's exact ground truth (MOTA, IDF1, HOTA).
+3. `omnitrax pose` with the bundled DeepLabCut-format ant pose model on every track, written
    as DeepLabCut CSV/.h5 and as keypoint markers into the same .blend.
 Everything lands in demo_output/.
 """
@@ -19,7 +19,7 @@ OUT = ROOT / "demo_output"
 
 
 def omnitrax(*args: str) -> None:
-    print("$ python -m omnitrax " + " ".join(args), flush=True)
+    print("$ omnitrax " + " ".join(args), flush=True)
     proc = subprocess.run([sys.executable, "-m", "omnitrax", *args], cwd=ROOT)
     if proc.returncode != 0:
         sys.exit(proc.returncode)

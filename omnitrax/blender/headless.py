@@ -102,8 +102,7 @@ def _blender_poses(blend_path: str, data_path: str, pcutoff: str) -> None:
 
     import omnitrax
     from omnitrax.pose.poses import Poses
-
-    from omnitrax.tracking.tracks import ids_for_names
+    from omnitrax.tracking.tracks import ids_for_names, name_of
 
     from .coords import ClipFrames
     from .pose_markers import write_poses
@@ -117,7 +116,7 @@ def _blender_poses(blend_path: str, data_path: str, pcutoff: str) -> None:
                   skeleton=[tuple(b) for b in d["skeleton"]])
     frames = ClipFrames.of(clip)
     names = {i: n for n, i in ids_for_names(t.name for t in clip.tracking.tracks).items()}
-    write_poses(clip, poses, frames, {t: names.get(t, f"track_{t}") for t in poses.ids()}, float(pcutoff))
+    write_poses(clip, poses, frames, {t: name_of(names, t) for t in poses.ids()}, float(pcutoff))
     bpy.ops.wm.save_mainfile()
     sys.stdout.flush()
     os._exit(0)

@@ -13,7 +13,7 @@ import colorsys
 import numpy as np
 
 from ..errors import OmniTraxError
-from ..tracking.tracks import Tracks, ids_for_names
+from ..tracking.tracks import Tracks, ids_for_names, track_name
 from .coords import ClipFrames, box_size_to_marker, clip_size, marker_to_pixels, pixels_to_marker
 
 #: clip ID property: names of the tracks OmniTrax created (so reruns replace only those)
@@ -21,10 +21,6 @@ OWNED_KEY = "omnitrax_owned_tracks"
 #: clip ID property: per-track class id and per-marker confidence, which markers cannot hold
 META_KEY = "omnitrax_track_meta"
 DEFAULT_BOX_PX = 24.0
-
-
-def track_name(track_id: int) -> str:
-    return f"track_{int(track_id)}"
 
 
 def track_color(track_id: int):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tracking.tracks import ids_for_names
+from ..tracking.tracks import ids_for_names, name_of
 from .coords import ClipFrames, clip_size, marker_to_pixels, pixels_to_marker
 
 POSE_OBJECT = "OmniTrax Poses"
@@ -108,7 +108,7 @@ def write_poses(clip, poses, frames: ClipFrames, names: dict, pcutoff: float) ->
     written = 0
     joints = list(merged.joint_names)
     for tid in merged.ids():
-        animal = all_names.get(int(tid), f"track_{int(tid)}")
+        animal = name_of(all_names, tid)
         rows = merged.for_track(tid)
         for j, joint in enumerate(joints):
             r = rows.select(rows.joint == j)

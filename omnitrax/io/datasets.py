@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from ..pose.crops import ROI_MODES, extract, roi_boxes
 from ..pose.poses import Poses
-from ..tracking.tracks import Tracks, ids_for_names
+from ..tracking.tracks import Tracks, distinct_names, ids_for_names, name_of
 from ..video import VideoSource
 from .files import ensure_folder
 
@@ -118,7 +118,7 @@ def _make_dir(folder: Path) -> Path:
 def _unique_names(ids, names, what: str = "track") -> dict:
     """id -> file-safe name (given name or `track_<id>`); distinct names required."""
     names = dict(names or {})
-    out = {int(t): _safe_name(names.get(int(t), f"track_{int(t)}")) for t in ids}
+    out = {int(t): _safe_name(name_of(names, t)) for t in ids}
     seen = {}
     for tid, name in out.items():
         if name.lower() in seen:
@@ -349,14 +349,6 @@ def read_yolo_labels(out_dir) -> dict:
 
 
 # ------------------------------------------------------------------------------------ DeepLabCut
-def _individuals(ids, names) -> list[str]:
-    names = dict(names or {})
-    out = [str(names.get(int(t), f"track_{int(t)}")) for t in ids]
-    if len(set(out)) != len(out):
-        raise OmniTraxError("Two tracks have the same individual name; give each track a distinct name.")
-    return out
-
-
 def _fmt(value: float) -> str:
     """A float as pandas writes it to CSV (shortest round-trip repr; empty for NaN)."""
     return "" if not math.isfinite(value) else repr(float(value))
@@ -366,7 +358,7 @@ def _dlc_table(poses: Poses, clip: str, image_names, frames, scorer: str, names=
     """Header rows and data rows of CollectedData (see the module docstring), as lists of strings."""
     ids = poses.ids()
     array, _, _ = poses.to_array(ids=ids, frames=frames)  # (F, T, J, 3)
-    individuals = _individuals(ids, names)
+    individuals = distinct_names(ids, names)
     joints = list(poses.joint_names)
     header = [["scorer", "", ""] + [scorer] * (len(ids) * len(joints) * 2),
               ["individuals", "", ""] + [n for n in individuals for _ in joints for _ in "xy"],

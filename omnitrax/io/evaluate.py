@@ -22,6 +22,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import OmniTraxError
+from ..tracking.geometry import box_iou
 from ..tracking.tracks import Tracks
 
 HOTA_ALPHAS = np.round(np.arange(1, 20) * 0.05, 2)  # 0.05 .. 0.95
@@ -29,18 +30,10 @@ _EPS = 1e-9
 MATCHES = ("distance", "iou")
 
 
-def _pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=2)
-    union = a[:, 2:].prod(axis=1)[:, None] + b[:, 2:].prod(axis=1)[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 def _frame_similarity(g: Tracks, p: Tracks, threshold: float, match: str):
     """(similarity in [0, 1], motmetrics distance with NaN for pairs that may not match)."""
     if match == "iou":
-        sim = _pairwise_iou(g.boxes(), p.boxes())
+        sim = box_iou(g.boxes(), p.boxes())
         dist = 1.0 - sim
         dist[sim < threshold] = np.nan
     else:

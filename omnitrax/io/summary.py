@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tracking.tracks import name_of
 from .files import writing
 
 SUMMARY_HEADER = ("track", "name", "first_frame", "last_frame", "frames", "detected_frames", "distance_px",
@@ -23,7 +24,7 @@ def track_summaries(tracks, names: dict | None = None, fps: float = 0.0) -> list
         frames_spanned = int(t.frame[-1] - t.frame[0]) if len(t) else 0
         mean_speed = float(dist.sum() / frames_spanned) if frames_spanned else 0.0
         rows.append({
-            "track": int(tid), "name": (names or {}).get(int(tid), f"track_{int(tid)}"),
+            "track": int(tid), "name": name_of(names, tid),
             "first_frame": int(t.frame[0]), "last_frame": int(t.frame[-1]), "frames": len(t),
             "detected_frames": int((~np.asarray(t.predicted, bool)).sum()),
             "distance_px": round(float(dist.sum()), 3), "mean_speed_px_per_frame": round(mean_speed, 4),

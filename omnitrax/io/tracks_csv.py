@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
-from ..tracking.tracks import Tracks
+from ..tracking.tracks import Tracks, name_of
 from .files import ensure_folder, writing
 
 HEADER = ("track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted")
@@ -141,7 +141,7 @@ def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=N
         rows = detected.for_track(tid)
         if not len(rows):
             continue
-        name = _safe_file_name(names.get(tid, f"track_{tid}"))
+        name = _safe_file_name(name_of(names, tid))
         if name.lower() in used:
             raise OmniTraxError(f"Two tracks would both be written to '{name}.csv'; give them distinct names.")
         used.add(name.lower())

@@ -17,18 +17,11 @@ import numpy as np
 
 from ..errors import OmniTraxError
 from ..io.files import ensure_folder, writing
+from ..tracking.tracks import distinct_names
 from .poses import Poses
 
 H5_KEY = "df_with_missing"
 COORDS = ("x", "y", "likelihood")
-
-
-def _names(ids, names) -> list[str]:
-    names = dict(names or {})
-    out = [str(names.get(int(t), f"track_{int(t)}")) for t in ids]
-    if len(set(out)) != len(out):
-        raise OmniTraxError("Two tracks have the same individual name; give each track a distinct name.")
-    return out
 
 
 def _frames(poses: Poses, frames) -> np.ndarray:
@@ -49,7 +42,7 @@ def dlc_dataframe(poses: Poses, scorer: str = "OmniTrax", names=None, frames=Non
     if not poses.joint_names:
         raise OmniTraxError("The poses have no joint names; estimate them with a model first.")
     array, frames, ids = poses.to_array(frames=_frames(poses, frames))
-    columns = pd.MultiIndex.from_product([[str(scorer)], _names(ids, names), poses.joint_names, list(COORDS)],
+    columns = pd.MultiIndex.from_product([[str(scorer)], distinct_names(ids, names), poses.joint_names, list(COORDS)],
                                          names=["scorer", "individuals", "bodyparts", "coords"])
     return pd.DataFrame(array.reshape(len(frames), -1), index=pd.Index(frames, dtype=np.int64), columns=columns)
 

@@ -17,6 +17,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import OmniTraxError
+from .geometry import paired_box_iou
 from .kalman import ConstantVelocityKalman
 from .tracks import Tracks
 
@@ -123,15 +124,6 @@ def _local_index(group: np.ndarray, values: np.ndarray):
     local = np.empty(len(values), np.int64)
     local[order] = uid - first_uid_of_group[uid]
     return ids, local, starts.tolist()
-
-
-def _box_iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of paired boxes a[k], b[k] given as (left, top, width, height)."""
-    lt = np.maximum(a[:, :2], b[:, :2])
-    rb = np.minimum(a[:, :2] + a[:, 2:], b[:, :2] + b[:, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(axis=1)
-    union = a[:, 2:].prod(axis=1) + b[:, 2:].prod(axis=1) - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 class _Growing:
@@ -405,7 +397,7 @@ class Tracker:
         if self.cost == "iou":
             wh = self._wh[ti]
             predicted_boxes = np.column_stack([pos[ti] - wh / 2.0, wh])
-            cost = 1.0 - _box_iou_pairs(predicted_boxes, boxes[di]) + _IOU_DISTANCE_WEIGHT * dist / self.max_distance
+            cost = 1.0 - paired_box_iou(predicted_boxes, boxes[di]) + _IOU_DISTANCE_WEIGHT * dist / self.max_distance
         else:
             # centre distance, plus how much the box size changed: tells apart animals of different
             # size that walk over each other (boxes of size 0, i.e. unknown, add nothing)

@@ -13,6 +13,26 @@ import numpy as np
 _TRACK_NAME = re.compile(r"^track_(\d+)$")
 
 
+def track_name(track_id) -> str:
+    """The name of a track OmniTrax made: `track_<id>` (Blender tracks, files, DeepLabCut individuals)."""
+    return f"track_{int(track_id)}"
+
+
+def name_of(names: dict | None, track_id) -> str:
+    """The track's name in `names` (id -> name), else track_name(track_id)."""
+    return str((names or {}).get(int(track_id)) or track_name(track_id))
+
+
+def distinct_names(ids, names: dict | None) -> list[str]:
+    """name_of() for each id; two tracks of one name are an error (files key individuals by name)."""
+    from ..errors import OmniTraxError
+
+    out = [name_of(names, t) for t in ids]
+    if len(set(out)) != len(out):
+        raise OmniTraxError("Two tracks have the same individual name; give each track a distinct name.")
+    return out
+
+
 def ids_for_names(names, known: dict | None = None) -> dict:
     """Track ids for track names (Blender tracks, DeepLabCut individuals), in the order given.
 

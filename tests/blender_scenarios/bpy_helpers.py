@@ -1,0 +1,30 @@
+"""bpy-side helpers shared by the scenario modules (imported only inside the bpy process)."""
+import sys
+from importlib import import_module
+
+import bpy
+
+
+def install(zip_path):
+    """Install and enable the extension zip into the private home; return the add-on's package."""
+    result = bpy.ops.extensions.package_install_files(
+        filepath=str(zip_path), repo="user_default", enable_on_install=True)
+    assert result == {"FINISHED"}, result
+    return sys.modules["bl_ext.user_default.omnitrax"]
+
+
+def addon_module(addon, name):
+    """The installed copy of one of the add-on's modules, e.g. addon_module(mod, "blender.overlay")."""
+    return import_module(addon.__name__ + "." + name)
+
+
+def clip_editor(clip):
+    """A context override that makes the first area of the window a Clip Editor showing clip."""
+    window = bpy.context.window_manager.windows[0]
+    area = window.screen.areas[0]
+    area.type = "CLIP_EDITOR"
+    space = area.spaces.active
+    space.clip = clip
+    region = next(r for r in area.regions if r.type == "WINDOW")
+    return bpy.context.temp_override(window=window, screen=window.screen, area=area, region=region,
+                                     space_data=space)
