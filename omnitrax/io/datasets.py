@@ -31,7 +31,7 @@ from ..pose.crops import ROI_MODES, extract, roi_boxes
 from ..pose.poses import Poses
 from ..tracking.tracks import Tracks, distinct_names, ids_for_names, name_of
 from ..video import VideoSource
-from .files import ensure_folder
+from .files import ensure_folder, write_text, writing
 
 IMAGE_FORMATS = ("jpg", "png")
 SPLITS = ("train", "val")
@@ -299,8 +299,7 @@ def export_yolo(video, tracks: Tracks, out_dir, clip_name: str, every: int = 10,
                 values = ((left + right) / 2 / width, (top + bottom) / 2 / height, (right - left) / width,
                           (bottom - top) / height)
                 lines.append(f"{int(rows.cls[i])} " + " ".join(f"{v:.{LABEL_DECIMALS}f}" for v in values))
-            (out_dir / "labels" / split / f"{stem}.txt").write_text("".join(f"{line}\n" for line in lines),
-                                                                      encoding="utf-8")
+            write_text(out_dir / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
             listed[split].append(image_path)
     finally:
         if owned:
@@ -313,17 +312,17 @@ def _write_yolo_configs(out_dir: Path, class_names, listed: dict) -> None:
     def lines(paths):
         return "".join(f"{p.as_posix()}\n" for p in paths)
 
-    (out_dir / "train.txt").write_text(lines(listed["train"]), encoding="utf-8")
-    (out_dir / "valid.txt").write_text(lines(listed["val"]), encoding="utf-8")
-    (out_dir / "obj.names").write_text("".join(f"{c}\n" for c in class_names), encoding="utf-8")
-    (out_dir / "obj.data").write_text(
-        f"classes = {len(class_names)}\ntrain = {(out_dir / 'train.txt').as_posix()}\n"
+    write_text(out_dir / "train.txt", lines(listed["train"]))
+    write_text(out_dir / "valid.txt", lines(listed["val"]))
+    write_text(out_dir / "obj.names", "".join(f"{c}\n" for c in class_names))
+    write_text(
+        out_dir / "obj.data", f"classes = {len(class_names)}\ntrain = {(out_dir / 'train.txt').as_posix()}\n"
         f"valid = {(out_dir / 'valid.txt').as_posix()}\nnames = {(out_dir / 'obj.names').as_posix()}\n"
-        f"backup = {(out_dir / 'backup').as_posix()}\n", encoding="utf-8")
+        f"backup = {(out_dir / 'backup').as_posix()}\n")
     names = "".join(f"  {i}: {_yaml_str(c)}\n" for i, c in enumerate(class_names))
-    (out_dir / "dataset.yaml").write_text(
-        f"# YOLO training set written by OmniTrax (Ultralytics layout)\npath: {_yaml_str(out_dir.as_posix())}\n"
-        f"train: images/train\nval: images/val\nnames:\n{names}", encoding="utf-8")
+    write_text(
+        out_dir / "dataset.yaml", f"# YOLO training set written by OmniTrax (Ultralytics layout)\npath: {_yaml_str(out_dir.as_posix())}\n"
+        f"train: images/train\nval: images/val\nnames:\n{names}")
 
 
 def read_yolo_labels(out_dir) -> dict:
@@ -412,7 +411,7 @@ def export_dlc_labeled(video, poses: Poses, out_dir, clip_name: str, scorer: str
     finally:
         if owned:
             source.close()
-    with open(folder / f"CollectedData_{scorer}.csv", "w", newline="", encoding="utf-8") as f:
+    with writing(folder / f"CollectedData_{scorer}.csv") as path, open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerows(header + body)
     _write_dlc_h5(folder / f"CollectedData_{scorer}.h5", header, body, xy)

@@ -81,3 +81,10 @@ def writing(path, what: str = "folder"):
     except OSError as exc:
         raise OmniTraxError(f"Cannot write '{path}': {_reason(exc)}. Choose another {what} or check its "
                             f"permissions and free space.") from None
+
+
+def write_text(path, text: str, what: str = "folder") -> Path:
+    """Write a small text file (UTF-8, \\n line ends) through writing()."""
+    with writing(path, what) as p:
+        p.write_text(text, encoding="utf-8", newline="\n")
+    return Path(path)
