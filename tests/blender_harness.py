@@ -53,9 +53,11 @@ os._exit(0)
 
 
 def run_scenario(module: str, function: str, home: Path, timeout: float = 300, env: dict | None = None,
-                 keep_extensions: bool = False, **params) -> object:
+                 keep_extensions: bool = False, python: str | None = None, **params) -> object:
     """Run blender_scenarios.<module>.<function>(**params) in bpy with HOME=home; return its result.
 
+    python: the interpreter whose bpy runs it (default this one; the compatibility tests pass the
+    Python of another Blender's venv).
     params must be JSON-able: paths as strings, arrays as lists. The installed extension (~350 MB with
     its wheels) is removed afterwards unless keep_extensions is set (for a later session in the same
     home), so the suite's temporary files stay small.
@@ -64,21 +66,22 @@ def run_scenario(module: str, function: str, home: Path, timeout: float = 300, e
         raise FileNotFoundError(f"no scenario module tests/blender_scenarios/{module}.py")
     home = Path(home)
     try:
-        return _run(module, function, home, timeout, env, params)
+        return _run(module, function, home, timeout, env, params, python or sys.executable)
     finally:
         if not keep_extensions:
             for folder in (home / ".config" / "blender").glob("*/extensions"):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(module: str, function: str, home: Path, timeout: float, env: dict | None, params: dict) -> object:
+def _run(module: str, function: str, home: Path, timeout: float, env: dict | None, params: dict,
+         python: str) -> object:
     home.mkdir(parents=True, exist_ok=True)
     full_env = dict(os.environ, HOME=str(home), **(env or {}))
     full_env.pop("BLENDER_USER_RESOURCES", None)
     params_file = home / f".omnitrax_scenario_{uuid.uuid4().hex}.json"
     params_file.write_text(json.dumps(params))
     try:
-        proc = subprocess.run([sys.executable, "-c", _BOOTSTRAP, str(TESTS), module, function, str(params_file)],
+        proc = subprocess.run([python, "-c", _BOOTSTRAP, str(TESTS), module, function, str(params_file)],
                               capture_output=True, text=True, timeout=timeout, env=full_env, cwd=str(home))
     finally:
         params_file.unlink(missing_ok=True)

@@ -4,54 +4,26 @@ Each case must cancel with one clear line (what is wrong, what to do), never tra
 Python exception name, and leave the clip's tracks, markers and keypoints exactly as they were.
 Tests run as root here, so "cannot write" is made in ways that fail for root too: the export folder
 is a file, a parent of it is a file, or a folder sits where an output file goes. All cases run in one
-Blender process; a last export into a good folder shows the setup itself is sound.
+Blender process (tests/blender_scenarios/export_errors.py); a last export into a good folder shows the
+setup itself is sound.
 """
 import re
 
 import pytest
 
-from blender_harness import run_in_blender
+from blender_harness import run_scenario
 
-SCRIPT = '''
-mod = install(ZIP)
-clip = bpy.data.movieclips.load(VIDEO)
-props = bpy.context.scene.omnitrax
-for i in range(3):
-    track = clip.tracking.tracks.new(name=f"track_{i}", frame=1)
-    for f in range(1, 9):
-        track.markers.insert_frame(f, co=(0.2 + 0.2 * i + 0.01 * f, 0.5 - 0.01 * f))
-poses = clip.tracking.objects.new("OmniTrax Poses")
-clip.tracking.objects.active = clip.tracking.objects[0]
-for i in range(3):
-    keypoint = poses.tracks.new(name=f"track_{i}.head", frame=1)
-    for f in range(1, 9):
-        keypoint.markers.insert_frame(f, co=(0.21 + 0.2 * i + 0.01 * f, 0.52 - 0.01 * f))
-clip["omnitrax_pose"] = {"joints": ["head"], "skeleton": []}
-
-def dump():
-    return {obj.name: {t.name: [[m.frame, round(m.co[0], 6), round(m.co[1], 6), m.mute] for m in t.markers]
-                       for t in obj.tracks} for obj in clip.tracking.objects}
-
-def run(op, **kw):
-    with clip_editor(clip):
-        try:
-            return sorted(op(**kw))
-        except RuntimeError as exc:  # background mode: the ERROR report comes back as RuntimeError
-            return str(exc)
-
-before = dump()
-result = {}
-for case, folder, kw in CASES:
-    props.export_dir = folder
-    result[case] = {"tracks": run(bpy.ops.omnitrax.export_tracks, **kw)}
-    if case in POSE_CASES:
-        result[case]["poses"] = run(bpy.ops.omnitrax.export_poses)
-    result[case]["unchanged"] = dump() == before
-props.export_dir = GOOD
-result["good"] = {"tracks": run(bpy.ops.omnitrax.export_tracks, legacy=True),
-                  "poses": run(bpy.ops.omnitrax.export_poses), "unchanged": dump() == before}
-report(result)
-'''
+POSE_CASES = {"folder_is_a_file", "parent_is_a_file", "folder_at_poses_csv", "relative_to_unsaved_blend"}
+EXPECTED = {
+    "folder_is_a_file": "is a file, not a folder",
+    "parent_is_a_file": "is a file, not a folder",
+    "folder_at_tracks_csv": "a folder of that name is in the way",
+    "folder_at_summary_csv": "a folder of that name is in the way",
+    "folder_at_preview": "a folder of that name is in the way",
+    "file_at_legacy_folder": "is a file, not a folder",
+    "folder_at_poses_csv": "a folder of that name is in the way",
+    "relative_to_unsaved_blend": "save the .blend",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +35,6 @@ def small_clip(tmp_path_factory):
     return video
 
 
-POSE_CASES = {"folder_is_a_file", "parent_is_a_file", "folder_at_poses_csv", "relative_to_unsaved_blend"}
-
-
 def _one_clear_line(message: str) -> bool:
     text = message.strip()
     text = text[len("Error: "):] if text.startswith("Error: ") else text  # Blender's own report prefix
@@ -73,11 +42,12 @@ def _one_clear_line(message: str) -> bool:
             and not re.search(r"\b[A-Z]\w*(Error|Exception)\b", text))
 
 
-def test_export_into_an_unwritable_place_cancels_with_one_line_and_changes_nothing(linux_zip, small_clip,
-                                                                                     tmp_path):
-    a_file = tmp_path / "a_file"
+@pytest.fixture(scope="module")
+def places(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export_errors")
+    a_file = root / "a_file"
     a_file.write_text("not a folder\n")
-    blocked = {name: tmp_path / name for name in ("csv", "summary", "preview", "legacy", "poses")}
+    blocked = {name: root / name for name in ("csv", "summary", "preview", "legacy", "poses")}
     for folder in blocked.values():
         folder.mkdir()
     (blocked["csv"] / "ants_tracks.csv").mkdir()        # a folder where a file goes
@@ -95,35 +65,43 @@ def test_export_into_an_unwritable_place_cancels_with_one_line_and_changes_nothi
         ("folder_at_poses_csv", str(blocked["poses"]), {}),
         ("relative_to_unsaved_blend", "//omnitrax_export/", {}),
     ]
-    good = tmp_path / "good"
-    script = (f"ZIP = {str(linux_zip)!r}\nVIDEO = {str(small_clip)!r}\nCASES = {cases!r}\nGOOD = {str(good)!r}\n"
-              f"POSE_CASES = {sorted(POSE_CASES)!r}\n" + SCRIPT)
-    result = run_in_blender(script, tmp_path / "home")
+    assert sorted(case for case, _, _ in cases) == sorted(EXPECTED)  # every case has its expected message
+    return root, blocked, cases
 
-    assert result["good"] == {"tracks": ["FINISHED"], "poses": ["FINISHED"], "unchanged": True}, result["good"]
-    assert (good / "ants_tracks.csv").is_file() and (good / "ants_poses.csv").is_file()
-    expected = {
-        "folder_is_a_file": "is a file, not a folder",
-        "parent_is_a_file": "is a file, not a folder",
-        "folder_at_tracks_csv": "a folder of that name is in the way",
-        "folder_at_summary_csv": "a folder of that name is in the way",
-        "folder_at_preview": "a folder of that name is in the way",
-        "file_at_legacy_folder": "is a file, not a folder",
-        "folder_at_poses_csv": "a folder of that name is in the way",
-        "relative_to_unsaved_blend": "save the .blend",
-    }
-    for case, _, _ in cases:
-        outcome = result[case]
-        assert outcome["unchanged"], case
-        reports = [outcome["tracks"]] + ([outcome["poses"]] if "poses" in outcome else [])
-        if case == "folder_at_poses_csv":  # the tracks export is fine there; only the poses CSV is blocked
-            assert outcome["tracks"] == ["FINISHED"], outcome
-            reports = [outcome["poses"]]
-        for message in reports:
-            assert isinstance(message, str), (case, message)  # CANCELLED: the error report came back
-            assert _one_clear_line(message), (case, message)
-            assert expected[case] in message, (case, message)
-    # nothing half-written next to what was in the way
+
+@pytest.fixture(scope="module")
+def exports(linux_zip, small_clip, places):
+    root, _, cases = places
+    return run_scenario("export_errors", "export_into_places", root / "home", zip_path=str(linux_zip),
+                        video=str(small_clip), cases=cases, good=str(root / "good"), pose_cases=sorted(POSE_CASES))
+
+
+def test_export_into_a_good_folder_works(exports, places):
+    root = places[0]
+    assert exports["good"] == {"tracks": ["FINISHED"], "poses": ["FINISHED"], "unchanged": True}, exports["good"]
+    assert (root / "good" / "ants_tracks.csv").is_file() and (root / "good" / "ants_poses.csv").is_file()
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_a_failed_export_changes_nothing(exports, case):
+    assert exports[case]["unchanged"], case
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_an_unwritable_place_cancels_with_one_clear_line(exports, case):
+    outcome = exports[case]
+    reports = [outcome["tracks"]] + ([outcome["poses"]] if "poses" in outcome else [])
+    if case == "folder_at_poses_csv":  # the tracks export is fine there; only the poses CSV is blocked
+        assert outcome["tracks"] == ["FINISHED"], outcome
+        reports = [outcome["poses"]]
+    for message in reports:
+        assert isinstance(message, str), (case, message)  # CANCELLED: the error report came back
+        assert _one_clear_line(message), (case, message)
+        assert EXPECTED[case] in message, (case, message)
+
+
+def test_nothing_is_half_written_next_to_what_was_in_the_way(exports, places):
+    blocked = places[1]
     assert not (blocked["csv"] / "ants_summary.csv").exists()
     assert not (blocked["preview"] / "ants_tracks.csv").exists()
     assert not (blocked["legacy"] / "ants_tracks.csv").exists()

@@ -1,83 +1,15 @@
 """The panel accepts exactly what the core runs (issue 18): Blender's properties come from the schema, a bad
-settings file changes nothing, and every value at the edge of a field tracks (or poses) without a bug report."""
+settings file changes nothing, and every value at the edge of a field tracks (or poses) without a bug report.
+
+One bpy run (tests/blender_scenarios/settings_limits.py) per module; each test checks one behaviour of it."""
 from pathlib import Path
 
 import pytest
-from blender_harness import run_in_blender
+from blender_harness import run_scenario
 
 from omnitrax import settings as schema
 
 SCENE_SETTINGS = [s for s in schema.SETTINGS if s.scene]
-
-SCRIPT = '''
-import math
-mod = install(ZIP)
-clip = bpy.data.movieclips.load(VIDEO)
-scene = bpy.context.scene
-scene.frame_start, scene.frame_end = 1, 2
-props = scene.omnitrax
-result = {"properties": {}}
-for name in NAMES:
-    p = props.bl_rna.properties[name]
-    entry = {"type": p.type, "default": p.default if p.type != "ENUM" else p.default.lower()}
-    if p.type in ("INT", "FLOAT"):
-        entry.update(hard_min=p.hard_min, hard_max=p.hard_max)
-    if p.type == "ENUM":
-        entry["items"] = [i.identifier.lower() for i in p.enum_items]
-    if p.type == "STRING":
-        entry["subtype"] = p.subtype
-        entry["blend_relative"] = bool(getattr(p, "is_path_supports_blend_relative", True))
-    result["properties"][name] = entry
-export = props.bl_rna.properties["export_dir"]
-result["export_dir_relative"] = bool(getattr(export, "is_path_supports_blend_relative", True))
-
-def values():
-    return {n: getattr(props, n) for n in NAMES}
-
-def op(fn, **kw):
-    with clip_editor(clip):
-        try:
-            return sorted(fn(**kw)), ""
-        except RuntimeError as exc:
-            return None, str(exc)
-
-# a settings file with one value out of range is refused whole: nothing changes, nothing is clamped
-props.confidence = 0.3
-before = values()
-result["bad_files"] = {}
-for label, path in BAD_FILES.items():
-    status, msg = op(bpy.ops.omnitrax.load_settings, filepath=path)
-    result["bad_files"][label] = {"status": status, "msg": msg, "unchanged": values() == before}
-
-# every numeric field at its limits runs
-result["limits"] = []
-for name, detector in LIMIT_CASES:
-    p = props.bl_rna.properties[name]
-    for value in (p.hard_min, p.hard_max):
-        for n in NAMES:
-            props.property_unset(n)
-        props.detector = detector
-        setattr(props, name, value)
-        status, msg = op(bpy.ops.omnitrax.track, restart=True)
-        result["limits"].append({"name": name, "value": value, "detector": detector, "status": status, "msg": msg})
-
-# poses at the largest region the panel allows, in both region modes
-for n in NAMES:
-    props.property_unset(n)
-props.detector = "YOLO"
-props.min_length = 1
-result["pose_tracks"] = op(bpy.ops.omnitrax.track, restart=True)
-result["pose"] = []
-for mode in ("CONSTANT", "BOX"):
-    props.pose_roi_mode = mode
-    props.pose_roi_size = props.bl_rna.properties["pose_roi_size"].hard_max
-    props.pose_padding = props.bl_rna.properties["pose_padding"].hard_max
-    status, msg = op(bpy.ops.omnitrax.estimate_poses)
-    result["pose"].append({"mode": mode, "status": status, "msg": msg})
-props.pose_model_path = "/no/such/pose/model"
-result["pose_bad_model"] = op(bpy.ops.omnitrax.estimate_poses)
-report(result)
-'''
 
 BAD = {
     "huge min_area": "[tracking]\nconfidence = 0.9\nmin_area = 1000000000000\n",
@@ -89,56 +21,84 @@ BAD = {
 }
 
 
-@pytest.fixture
-def sample_clip():
-    return Path(__file__).resolve().parents[1] / "data" / "sample" / "ants.avi"
-
-
 def _limit_cases():
     for s in SCENE_SETTINGS:
         if s.kind in (int, float) and s.group != "pose":
             yield s.name, "YOLO" if s.group == "detection" else "BACKGROUND"
 
 
-def test_panel_fields_are_the_schema_and_their_limits_run(linux_zip, sample_clip, tmp_path):
+@pytest.fixture(scope="module")
+def limits_run(linux_zip, tmp_path_factory):
+    root = tmp_path_factory.mktemp("settings_limits")
     files = {}
     for label, text in BAD.items():
-        path = tmp_path / (label.replace(" ", "_") + ".toml")
+        path = root / (label.replace(" ", "_") + ".toml")
         path.write_text(text)
         files[label] = str(path)
-    names = [s.name for s in SCENE_SETTINGS]
-    script = (f"ZIP = {str(linux_zip)!r}\nVIDEO = {str(sample_clip)!r}\nNAMES = {names!r}\n"
-              f"BAD_FILES = {files!r}\nLIMIT_CASES = {list(_limit_cases())!r}\n" + SCRIPT)
-    r = run_in_blender(script, tmp_path / "home", timeout=900)
+    sample_clip = Path(__file__).resolve().parents[1] / "data" / "sample" / "ants.avi"
+    return run_scenario("settings_limits", "fields_files_and_limits", root / "home", timeout=900,
+                        zip_path=str(linux_zip), video=str(sample_clip), names=[s.name for s in SCENE_SETTINGS],
+                        bad_files=files, limit_cases=list(_limit_cases()))
 
+
+def test_property_defaults_are_the_schema_defaults(limits_run):
     for s in SCENE_SETTINGS:
-        p = r["properties"][s.name]
+        p = limits_run["properties"][s.name]
         if s.kind is float:
             assert abs(p["default"] - s.default) < 1e-6 * max(1.0, abs(s.default)), s.name
         else:
             assert p["default"] == s.default, s.name
+
+
+def test_numeric_property_limits_are_the_schema_limits(limits_run):
+    for s in SCENE_SETTINGS:
+        p = limits_run["properties"][s.name]
         if s.kind in (int, float):
             assert abs(p["hard_min"] - s.min) <= 1e-6 * max(1.0, abs(s.min)), (s.name, p)
             assert abs(p["hard_max"] - s.max) <= 1e-6 * max(1.0, abs(s.max)), (s.name, p)
+
+
+def test_enum_items_are_the_schema_choices(limits_run):
+    for s in SCENE_SETTINGS:
         if s.choices:
-            assert p["items"] == list(s.values), s.name
+            assert limits_run["properties"][s.name]["items"] == list(s.values), s.name
+
+
+def test_path_properties_are_file_or_folder_paths_that_may_be_blend_relative(limits_run):
+    for s in SCENE_SETTINGS:
+        p = limits_run["properties"][s.name]
         if s.path:
             assert p["subtype"] == ("FILE_PATH" if s.path == "file" else "DIR_PATH") and p["blend_relative"], s.name
-    assert r["export_dir_relative"]
+    assert limits_run["export_dir_relative"]
 
-    for label, outcome in r["bad_files"].items():
-        assert outcome["status"] is None, label
-        msg = outcome["msg"].strip()
-        assert "\n" not in msg and "Traceback" not in msg and "ValueError" not in msg, (label, msg)
-        assert "out of range" in msg or "finite" in msg or "larger than" in msg, (label, msg)
-        assert outcome["unchanged"], label
 
-    assert r["limits"], "no limit cases ran"
-    for case in r["limits"]:
+@pytest.mark.parametrize("label", sorted(BAD))
+def test_a_settings_file_with_a_bad_value_is_refused_with_one_line(limits_run, label):
+    outcome = limits_run["bad_files"][label]
+    assert outcome["status"] is None, label
+    msg = outcome["msg"].strip()
+    assert "\n" not in msg and "Traceback" not in msg and "ValueError" not in msg, (label, msg)
+    assert "out of range" in msg or "finite" in msg or "larger than" in msg, (label, msg)
+
+
+@pytest.mark.parametrize("label", sorted(BAD))
+def test_a_refused_settings_file_changes_nothing(limits_run, label):
+    assert limits_run["bad_files"][label]["unchanged"], label
+
+
+def test_every_numeric_field_at_its_limits_tracks(limits_run):
+    assert limits_run["limits"], "no limit cases ran"
+    for case in limits_run["limits"]:
         assert case["status"] == ["FINISHED"] or (
             case["status"] is None and "failed (" not in case["msg"] and "Traceback" not in case["msg"]), case
         assert case["status"] == ["FINISHED"], case  # every value the panel accepts tracks
-    for case in r["pose"]:
+
+
+def test_poses_at_the_largest_region_in_both_modes(limits_run):
+    for case in limits_run["pose"]:
         assert case["status"] == ["FINISHED"], case
-    status, msg = r["pose_bad_model"]
+
+
+def test_a_missing_pose_model_is_named_as_a_pose_problem(limits_run):
+    status, msg = limits_run["pose_bad_model"]
     assert status is None and "Tracking" not in msg and "no/such/pose/model" in msg, msg

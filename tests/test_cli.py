@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blender_harness import run_in_blender
+from blender_harness import run_scenario
 from omnitrax.io import mot, tracks_csv
 from omnitrax.synthetic import render_clip
 
@@ -109,25 +109,31 @@ def test_user_mistakes_give_one_clear_line_and_exit_2(clip, tmp_path, args, expe
     assert len(error_lines) == 1 and expected in error_lines[0], proc.stderr
 
 
-def test_track_blend_opens_in_blender_with_one_track_per_animal(clip, tmp_path):
+@pytest.fixture(scope="module")
+def cli_blend(clip, tmp_path_factory):
+    """`omnitrax track --blend`, then the .blend opened in bpy (tests/blender_scenarios/cli_blend.py)."""
     video, _ = clip
-    blend = tmp_path / "result.blend"
-    proc = omnitrax("track", video, "--detector", "background", "--min-length", "5", "--out", tmp_path,
+    out = tmp_path_factory.mktemp("cli_blend")
+    blend = out / "result.blend"
+    proc = omnitrax("track", video, "--detector", "background", "--min-length", "5", "--out", out,
                     "--blend", blend)
     assert proc.returncode == 0, proc.stderr
-    tracks = tracks_csv.read_tracks_csv(tmp_path / "arena_tracks.csv")
-    script = f'''
-bpy.ops.wm.open_mainfile(filepath={str(blend)!r})
-clip = bpy.data.movieclips[0]
-w, h = clip.size
-report({{"detector": bpy.context.scene.omnitrax.detector if hasattr(bpy.context.scene, "omnitrax") else None,
-         "clip_path": bpy.path.abspath(clip.filepath),
-         "tracks": {{t.name: [[m.frame, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute] for m in t.markers]
-                    for t in clip.tracking.tracks}}}})
-'''
-    result = run_in_blender(script, tmp_path / "home")
-    assert Path(result["clip_path"]).resolve() == video.resolve()
+    tracks = tracks_csv.read_tracks_csv(out / "arena_tracks.csv")
+    return tracks, run_scenario("cli_blend", "open_tracked_blend", out / "home", blend=str(blend))
+
+
+def test_track_blend_refers_to_the_tracked_video(cli_blend, clip):
+    _, result = cli_blend
+    assert Path(result["clip_path"]).resolve() == clip[0].resolve()
+
+
+def test_track_blend_opens_in_blender_with_one_track_per_animal(cli_blend):
+    tracks, result = cli_blend
     assert sorted(result["tracks"]) == sorted(f"track_{t}" for t in tracks.ids())
+
+
+def test_track_blend_markers_equal_the_csv(cli_blend):
+    tracks, result = cli_blend
     for tid in tracks.ids():
         t = tracks.for_track(tid)
         markers = {m[0]: m[1:] for m in result["tracks"][f"track_{tid}"]}

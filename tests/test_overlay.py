@@ -7,7 +7,7 @@ runs in background mode (no GPU), so drawing itself cannot run; the tests check 
 import numpy as np
 import pytest
 
-from blender_harness import run_in_blender
+from blender_harness import run_scenario
 
 W, H, N_FRAMES, CLIP_START = 320, 240, 12, 5
 REGION, ZOOM, PAN = (800, 600), 1.5, (10.0, -20.0)  # pan in frame pixels, as SpaceClip xof / yof
@@ -20,34 +20,6 @@ TRACKS = {
 }
 VIDEO_FRAME = 3
 
-SETUP = '''
-mod = install(ZIP)
-import importlib
-overlay = importlib.import_module(mod.__name__ + ".blender.overlay")  # the installed copy
-clip = bpy.data.movieclips.load(VIDEO)
-clip.frame_start = CLIP_START
-scene = bpy.context.scene
-W, H = clip.size
-for name, (frames, hidden) in TRACKS.items():
-    track = None
-    for video_frame, (x, y, bw, bh, muted) in frames.items():
-        marker_frame = video_frame + 1  # frame_offset 0: clip frame 1 is video frame 0
-        co = ((x + 0.5) / W, 1 - (y + 0.5) / H)
-        if track is None:
-            track = clip.tracking.tracks.new(name=name, frame=marker_frame)
-            track.markers.find_frame(marker_frame, exact=True).co = co
-        else:
-            track.markers.insert_frame(marker_frame, co=co)
-        m = track.markers.find_frame(marker_frame, exact=True)
-        hw, hh = bw / 2 / W, bh / 2 / H
-        m.pattern_corners = ((-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh))
-        m.mute = muted
-    track.hide = hidden
-    track.select = name == "ant_a"
-    track.color = {"ant_a": (1, 0, 0), "ant_b": (0, 0, 1)}.get(name, (0, 1, 0))
-    track.use_custom_color = True
-'''
-
 
 @pytest.fixture(scope="module")
 def small_clip(tmp_path_factory):
@@ -56,11 +28,6 @@ def small_clip(tmp_path_factory):
     video = tmp_path_factory.mktemp("overlay_clip") / "ants.avi"
     render_clip(video, n_frames=N_FRAMES, seed=3, n_animals=3, width=W, height=H)
     return video
-
-
-def _script(body, zip_path, video):
-    return (f"ZIP = {str(zip_path)!r}\nVIDEO = {str(video)!r}\nCLIP_START = {CLIP_START}\n"
-            f"TRACKS = {TRACKS!r}\n" + SETUP + body)
 
 
 def _region_px(x, y):
@@ -72,138 +39,142 @@ def _region_px(x, y):
     return left + u * ZOOM * W, bottom + v * ZOOM * H
 
 
-def test_boxes_and_labels_sit_on_the_markers_of_the_current_frame(linux_zip, small_clip, tmp_path):
-    body = f'''
-scene_frame = {VIDEO_FRAME} + CLIP_START  # shows video frame {VIDEO_FRAME} (clip starts at scene frame 5)
-frames = importlib.import_module(mod.__name__ + ".blender.coords").ClipFrames.of(clip)
-transform = overlay.ViewTransform.centred({REGION}, (W, H), zoom={ZOOM}, pan={PAN})
-markers = overlay.tracks_at_frame(clip, scene_frame)
-geometry = overlay.overlay_lines(markers, transform)
-next_frame = overlay.overlay_lines(overlay.tracks_at_frame(clip, scene_frame + 1), transform)
-report({{"frame_start": frames.frame_start, "size": [W, H],
-         "markers": [[m.name, m.muted, m.selected] for m in markers],
-         "lines": geometry.lines.tolist(), "colors": geometry.line_colors.tolist(),
-         "labels": geometry.labels, "next_labels": next_frame.labels,
-         "transform": [transform.scale_x, transform.scale_y, transform.offset_x, transform.offset_y]}})
-'''
-    r = run_in_blender(_script(body, linux_zip, small_clip), tmp_path / "home")
-    assert r["frame_start"] == CLIP_START and r["size"] == [W, H]
-    # tracks without a marker at the frame and hidden tracks are left out; muted and selection flagged
-    assert r["markers"] == [["ant_a", False, True], ["ant_b", True, False]]
+def _scenario(function, linux_zip, video, tmp_path_factory, **params):
+    return run_scenario("overlay", function, tmp_path_factory.mktemp("home_" + function), zip_path=str(linux_zip),
+                        video=str(video), clip_start=CLIP_START, tracks=TRACKS, video_frame=VIDEO_FRAME, **params)
+
+
+# --- boxes and labels at the current frame ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def geometry(linux_zip, small_clip, tmp_path_factory):
+    """The overlay at the scene frame showing video frame VIDEO_FRAME (the clip starts at scene frame 5)."""
+    return _scenario("geometry_at_frame", linux_zip, small_clip, tmp_path_factory, region=list(REGION), zoom=ZOOM,
+                     pan=list(PAN))
+
+
+def _box(r, name):
+    """What the overlay drew for one track, next to its box corners computed by hand."""
     labels = {text: (x, y, rgba) for text, x, y, rgba in r["labels"]}
-    assert sorted(labels) == ["ant_a", "ant_b"]
     lines = np.array(r["lines"]).reshape(-1, 2, 2)
     colors = np.array(r["colors"]).reshape(-1, 2, 4)
+    x, y, bw, bh, muted = TRACKS[name][0][VIDEO_FRAME]
+    # box corners in region pixels (top-left pixel box -> y flips: top edge has the larger y)
+    x0, y1 = _region_px(x - bw / 2, y - bh / 2)
+    x1, y0 = _region_px(x + bw / 2, y + bh / 2)
+    lx, ly, rgba = labels[name]
+    # this track's line pieces
+    mine = np.all(np.isclose(colors[:, 0, :], rgba, atol=1e-5), axis=1)
+    pts = lines[mine].reshape(-1, 2)
+    on_box = ((np.isclose(pts[:, 0], x0, atol=1e-3) | np.isclose(pts[:, 0], x1, atol=1e-3))
+              & (pts[:, 1] > y0 - 1e-3) & (pts[:, 1] < y1 + 1e-3)) | \
+             ((np.isclose(pts[:, 1], y0, atol=1e-3) | np.isclose(pts[:, 1], y1, atol=1e-3))
+              & (pts[:, 0] > x0 - 1e-3) & (pts[:, 0] < x1 + 1e-3))
+    on_outset = ((np.isclose(pts[:, 0], x0 - 2, atol=1e-3) | np.isclose(pts[:, 0], x1 + 2, atol=1e-3))
+                 | (np.isclose(pts[:, 1], y0 - 2, atol=1e-3) | np.isclose(pts[:, 1], y1 + 2, atol=1e-3)))
+    return dict(x0=x0, x1=x1, y0=y0, y1=y1, lx=lx, ly=ly, rgba=rgba, mine=mine, pts=pts, lines=lines[mine],
+                on_box=on_box, on_outset=on_outset)
 
-    for name in ("ant_a", "ant_b"):
-        x, y, bw, bh, muted = TRACKS[name][0][VIDEO_FRAME]
-        # box corners in region pixels (top-left pixel box -> y flips: top edge has the larger y)
-        x0, y1 = _region_px(x - bw / 2, y - bh / 2)
-        x1, y0 = _region_px(x + bw / 2, y + bh / 2)
-        # label anchored just right of / above the box's top-right corner
-        lx, ly, rgba = labels[name]
-        assert lx == pytest.approx(x1 + 4.0, abs=1e-3) and ly == pytest.approx(y1 + 3.0, abs=1e-3)
-        # this track's line pieces: every end point lies on its box outline (or the 2 px outset box)
-        mine = np.all(np.isclose(colors[:, 0, :], rgba, atol=1e-5), axis=1)
-        pts = lines[mine].reshape(-1, 2)
-        assert len(pts) >= 8
-        on_box = ((np.isclose(pts[:, 0], x0, atol=1e-3) | np.isclose(pts[:, 0], x1, atol=1e-3))
-                  & (pts[:, 1] > y0 - 1e-3) & (pts[:, 1] < y1 + 1e-3)) | \
-                 ((np.isclose(pts[:, 1], y0, atol=1e-3) | np.isclose(pts[:, 1], y1, atol=1e-3))
-                  & (pts[:, 0] > x0 - 1e-3) & (pts[:, 0] < x1 + 1e-3))
-        on_outset = ((np.isclose(pts[:, 0], x0 - 2, atol=1e-3) | np.isclose(pts[:, 0], x1 + 2, atol=1e-3))
-                     | (np.isclose(pts[:, 1], y0 - 2, atol=1e-3) | np.isclose(pts[:, 1], y1 + 2, atol=1e-3)))
-        assert np.all(on_box | on_outset), name
-        # the four corners are reached
-        for corner in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
-            assert np.min(np.hypot(*(pts - corner).T)) < 1e-3, (name, corner)
-        if name == "ant_a":  # selected: solid, opaque, and a second box 2 px outside
-            assert mine.sum() == 8 and rgba[3] == 1.0 and on_outset.any()
-        else:  # muted: dimmer and dashed (many short pieces whose lengths are at most one dash)
-            assert rgba[3] < 0.5 and mine.sum() > 8 and not on_outset.any()
-            piece = np.hypot(*(lines[mine][:, 1] - lines[mine][:, 0]).T)
-            assert piece.max() <= 5.0 + 1e-3
-            # dashes cover just over half the perimeter (5 px dash, 4 px gap)
-            perimeter = 2 * ((x1 - x0) + (y1 - y0))
-            assert 0.5 * perimeter < piece.sum() < 0.65 * perimeter
 
-    # one frame later only ant_a has a marker, and it moved with it
-    assert [label[0] for label in r["next_labels"]] == ["ant_a"]
+def test_overlay_uses_the_clip_frame_start_and_size(geometry):
+    assert geometry["frame_start"] == CLIP_START and geometry["size"] == [W, H]
+
+
+def test_only_visible_tracks_with_a_marker_at_the_frame_are_drawn(geometry):
+    # tracks without a marker at the frame and hidden tracks are left out; muted and selection flagged
+    assert geometry["markers"] == [["ant_a", False, True], ["ant_b", True, False]]
+
+
+def test_each_drawn_track_gets_a_label(geometry):
+    assert sorted(text for text, *_ in geometry["labels"]) == ["ant_a", "ant_b"]
+
+
+@pytest.mark.parametrize("name", ["ant_a", "ant_b"])
+def test_label_sits_just_right_of_and_above_the_box(geometry, name):
+    b = _box(geometry, name)
+    assert b["lx"] == pytest.approx(b["x1"] + 4.0, abs=1e-3) and b["ly"] == pytest.approx(b["y1"] + 3.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("name", ["ant_a", "ant_b"])
+def test_box_lines_lie_on_the_marker_box_and_reach_its_corners(geometry, name):
+    # every end point lies on its box outline (or the 2 px outset box), and the four corners are reached
+    b = _box(geometry, name)
+    pts = b["pts"]
+    assert len(pts) >= 8
+    assert np.all(b["on_box"] | b["on_outset"]), name
+    for corner in ((b["x0"], b["y0"]), (b["x1"], b["y0"]), (b["x1"], b["y1"]), (b["x0"], b["y1"])):
+        assert np.min(np.hypot(*(pts - corner).T)) < 1e-3, (name, corner)
+
+
+def test_selected_box_is_solid_and_opaque_with_an_outset_box(geometry):
+    b = _box(geometry, "ant_a")
+    assert b["mine"].sum() == 8 and b["rgba"][3] == 1.0 and b["on_outset"].any()
+
+
+def test_muted_box_is_dim_and_dashed(geometry):
+    # muted: dimmer and dashed (many short pieces whose lengths are at most one dash)
+    b = _box(geometry, "ant_b")
+    assert b["rgba"][3] < 0.5 and b["mine"].sum() > 8 and not b["on_outset"].any()
+    piece = np.hypot(*(b["lines"][:, 1] - b["lines"][:, 0]).T)
+    assert piece.max() <= 5.0 + 1e-3
+    # dashes cover just over half the perimeter (5 px dash, 4 px gap)
+    perimeter = 2 * ((b["x1"] - b["x0"]) + (b["y1"] - b["y0"]))
+    assert 0.5 * perimeter < piece.sum() < 0.65 * perimeter
+
+
+def test_one_frame_later_only_the_moving_track_is_drawn_where_it_moved(geometry):
+    assert [label[0] for label in geometry["next_labels"]] == ["ant_a"]
     x, y, bw, bh, _ = TRACKS["ant_a"][0][VIDEO_FRAME + 1]
     rx, ry = _region_px(x + bw / 2, y - bh / 2)
-    assert r["next_labels"][0][1] == pytest.approx(rx + 4.0, abs=1e-3)
-    assert r["next_labels"][0][2] == pytest.approx(ry + 3.0, abs=1e-3)
+    assert geometry["next_labels"][0][1] == pytest.approx(rx + 4.0, abs=1e-3)
+    assert geometry["next_labels"][0][2] == pytest.approx(ry + 3.0, abs=1e-3)
 
 
-def test_register_once_layers_and_no_drawing_in_background(linux_zip, small_clip, tmp_path):
-    body = '''
-r = {"background": bpy.app.background}
-ClipEditor = bpy.types.SpaceClipEditor
+# --- registration, layers, no drawing in background mode -------------------------------------------------
 
-def alive(handle):
-    """A handle is registered iff removing it works; re-add is not needed after this probe."""
-    try:
-        ClipEditor.draw_handler_remove(handle, "WINDOW")
-        return True
-    except ValueError:
-        return False
+@pytest.fixture(scope="module")
+def registered(linux_zip, small_clip, tmp_path_factory):
+    return _scenario("register_layers_in_background", linux_zip, small_clip, tmp_path_factory)
 
-overlay.register()
-h1 = overlay.handler_handle()
-overlay.register()  # a second register (add-on reload) replaces, never duplicates
-h2 = overlay.handler_handle()
-r["distinct"] = h1 is not h2
-r["first_alive_after_second_register"] = alive(h1)
-r["second_alive"] = alive(h2)  # probing removes it: register again
-overlay.register()
-h3 = overlay.handler_handle()
-r["layers"] = overlay.layer_names()
 
-# a second layer (as the pose feature will add) and one that fails
-def skeleton(context, clip, scene_frame):
-    return overlay.Shapes(segments=[[[0.25, 0.25], [0.75, 0.75]]], segment_colors=[[1, 1, 1, 1]],
-                          points=[[0.5, 0.5]], point_colors=[[1, 0, 0, 1]])
-def broken(context, clip, scene_frame):
-    raise RuntimeError("boom")
-overlay.register_layer("skeleton", skeleton, order=10)
-overlay.register_layer("broken", broken, order=5)
-r["layers_with_pose"] = overlay.layer_names()
-scene.omnitrax.show_overlay = True
-with clip_editor(clip):
-    shapes = overlay.collect(bpy.context, clip, 3 + CLIP_START)
-    shapes_again = overlay.collect(bpy.context, clip, 3 + CLIP_START)  # broken layer: skipped again
-    r["collected_segments"] = len(shapes.segments)
-    r["collected_points"] = shapes.points.tolist()
-    r["collected_labels"] = [label.text for label in shapes.labels]
-    r["draw_in_background"] = overlay.draw_callback()
-    region = bpy.context.region
-    r["transform_of_undrawn_region"] = overlay.ViewTransform.from_region(region)
-    r["frame_geometry"] = overlay.frame_geometry(bpy.context) is None
-r["reported"] = sorted(overlay._state().reported)
-r["draws"] = overlay._state().draws
-overlay.unregister_layer("skeleton")
-overlay.unregister_layer("broken")
+def test_blender_runs_in_background_mode(registered):
+    assert registered["background"] is True
 
-overlay.unregister()
-r["handle_after_unregister"] = overlay.handler_handle()
-r["third_alive_after_unregister"] = alive(h3)
-r["layers_after_unregister"] = overlay.layer_names()
-overlay.unregister()  # harmless twice
-report(r)
-'''
-    r = run_in_blender(_script(body, linux_zip, small_clip), tmp_path / "home")
-    assert r["background"] is True
+
+def test_register_twice_replaces_the_draw_handler(registered):
+    r = registered
     assert r["distinct"] and r["first_alive_after_second_register"] is False and r["second_alive"] is True
-    assert r["layers"] == ["tracks", "pose"]  # the enabled add-on's skeleton layer is there too
-    assert r["layers_with_pose"] == ["tracks", "broken", "pose", "skeleton"]
+
+
+def test_the_enabled_addon_has_the_tracks_and_pose_layers(registered):
+    assert registered["layers"] == ["tracks", "pose"]  # the enabled add-on's skeleton layer is there too
+
+
+def test_layers_are_ordered(registered):
+    assert registered["layers_with_pose"] == ["tracks", "broken", "pose", "skeleton"]
+
+
+def test_collect_gathers_every_layers_shapes(registered):
     # tracks layer: 2 boxes at video frame 3 (4 segments each) + the selected one's outset box;
     # skeleton layer: 1 segment and 1 point; the broken layer adds nothing and raises nothing
+    r = registered
     assert r["collected_segments"] == 4 + 4 + 4 + 1
     assert r["collected_points"] == [[0.5, 0.5]]
     assert r["collected_labels"] == ["ant_a", "ant_b"]
-    assert len(r["reported"]) == 1 and "boom" in r["reported"][0]
+
+
+def test_a_broken_layer_is_reported_once(registered):
+    assert len(registered["reported"]) == 1 and "boom" in registered["reported"][0]
+
+
+def test_nothing_is_drawn_in_background_mode(registered):
+    r = registered
     assert r["draw_in_background"] == "background" and r["draws"] == 0
     assert r["transform_of_undrawn_region"] is None and r["frame_geometry"] is True
+
+
+def test_unregister_removes_the_handler_and_the_pose_layer(registered):
+    r = registered
     assert r["handle_after_unregister"] is None and r["third_alive_after_unregister"] is False
     assert r["layers_after_unregister"] == ["pose"]  # the add-on's own pose layer leaves with the add-on
 

@@ -1,97 +1,64 @@
-"""Every panel's draw() runs on a real Movie Clip Editor context, and everything it draws exists."""
+"""Every panel's draw() runs on a real Movie Clip Editor context, and everything it draws exists.
+
+One bpy run (tests/blender_scenarios/panels.py) records every panel; each test checks one behaviour."""
 import cv2
 import numpy as np
+import pytest
 
-from blender_harness import run_in_blender
-
-DRAW_SCRIPT = '''
-class Recorder:
-    """A UILayout stand-in that records what a panel draws."""
-    def __init__(self, log):
-        self.log = log
-        self.use_property_split = False
-        self.use_property_decorate = True
-    def prop(self, data, name, **kw):
-        self.log.append(["prop", type(data).__name__, name, name in data.bl_rna.properties])
-    def operator(self, idname, **kw):
-        category, name = idname.split(".")
-        exists = name in dir(getattr(bpy.ops, category))
-        self.log.append(["operator", idname, exists])
-        return OperatorProps(idname, self.log) if exists else None
-    def label(self, **kw):
-        self.log.append(["label", kw.get("text", "")])
-    def separator(self, **kw):
-        pass
-    def _nested(self, *a, **kw):
-        return Recorder(self.log)
-    row = column = box = split = column_flow = grid_flow = _nested
-
-class OperatorProps:
-    """Stands in for the operator properties a button sets; records whether each one exists."""
-    def __init__(self, idname, log):
-        category, name = idname.split(".")
-        object.__setattr__(self, "_props", getattr(getattr(bpy.ops, category), name).get_rna_type().properties)
-        object.__setattr__(self, "_idname", idname)
-        object.__setattr__(self, "_log", log)
-    def __setattr__(self, key, value):
-        self._log.append(["operator_prop", self._idname, key, key in self._props])
-
-class FakePanel:
-    pass
-
-install(ZIP)
-clip = bpy.data.movieclips.load(VIDEO)
-results = {}
-with clip_editor(clip):
-    settings = bpy.context.scene.omnitrax
-    for detector in ("YOLO", "BACKGROUND"):
-        for scene_range in (True, False):
-            settings.detector = detector
-            settings.use_scene_range = scene_range
-            for name in sorted(n for n in dir(bpy.types) if n.startswith("OMNITRAX_PT")):
-                cls = getattr(bpy.types, name)
-                panel = FakePanel()
-                log = []
-                panel.layout = Recorder(log)
-                panel.settings = cls.settings if hasattr(cls, "settings") else None
-                cls.draw(panel, bpy.context)
-                results.setdefault(name, []).extend(log)
-    # and with no clip shown: the main panel offers the sample
-    bpy.context.space_data.clip = None
-    log = []
-    panel = FakePanel(); panel.layout = Recorder(log)
-    bpy.types.OMNITRAX_PT_clip.draw(panel, bpy.context)
-    results["no_clip"] = log
-report(results)
-'''
+from blender_harness import run_scenario
 
 
-def test_every_panel_draws_only_existing_properties(linux_zip, tmp_path):
-    video = tmp_path / "clip.avi"
+@pytest.fixture(scope="module")
+def drawn(linux_zip, tmp_path_factory):
+    root = tmp_path_factory.mktemp("panels")
+    video = root / "clip.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (64, 48))
     for i in range(5):
         writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
     writer.release()
+    return run_scenario("panels", "draw_every_panel", root / "home", zip_path=str(linux_zip), video=str(video))
 
-    results = run_in_blender(f"ZIP = {str(linux_zip)!r}\nVIDEO = {str(video)!r}\n" + DRAW_SCRIPT,
-                             tmp_path / "home")
 
-    drawn_props = set()
-    for panel, log in results.items():
+def _entries(drawn, kind):
+    return [(panel, entry) for panel, log in drawn.items() for entry in log if entry[0] == kind]
+
+
+def test_every_panel_draws_something(drawn):
+    for panel, log in drawn.items():
         assert log, f"{panel} drew nothing"
-        for entry in log:
-            if entry[0] == "prop":
-                assert entry[3], f"{panel} draws a property that does not exist: {entry[1]}.{entry[2]}"
-                drawn_props.add(entry[2])
-            if entry[0] == "operator":
-                assert entry[2], f"{panel} draws an operator that does not exist: {entry[1]}"
-            if entry[0] == "operator_prop":
-                assert entry[3], f"{panel} sets {entry[1]}.{entry[2]}, which does not exist"
+
+
+def test_panels_draw_only_existing_properties(drawn):
+    for panel, entry in _entries(drawn, "prop"):
+        assert entry[3], f"{panel} draws a property that does not exist: {entry[1]}.{entry[2]}"
+
+
+def test_panels_draw_only_existing_operators(drawn):
+    for panel, entry in _entries(drawn, "operator"):
+        assert entry[2], f"{panel} draws an operator that does not exist: {entry[1]}"
+
+
+def test_panel_buttons_set_only_existing_operator_properties(drawn):
+    for panel, entry in _entries(drawn, "operator_prop"):
+        assert entry[3], f"{panel} sets {entry[1]}.{entry[2]}, which does not exist"
+
+
+def test_detector_specific_and_range_settings_are_drawn(drawn):
     # the branches really were drawn: detector-specific and range settings appear
+    drawn_props = {entry[2] for _, entry in _entries(drawn, "prop")}
     assert {"model_path", "confidence", "polarity", "min_area", "max_distance", "frame_start",
             "export_dir"} <= drawn_props
-    assert ["operator", "omnitrax.load_sample", True] in results["no_clip"]
-    ops = {e[1] for log in results.values() for e in log if e[0] == "operator"}
+
+
+def test_without_a_clip_the_main_panel_offers_the_sample(drawn):
+    assert ["operator", "omnitrax.load_sample", True] in drawn["no_clip"]
+
+
+def test_panels_offer_the_tracking_and_correction_operators(drawn):
+    ops = {entry[1] for _, entry in _entries(drawn, "operator")}
     assert {"omnitrax.track", "omnitrax.export_tracks", "omnitrax.swap_tracks", "clip.track_markers",
             "clip.join_tracks"} <= ops
-    assert any(e[0] == "label" and "64x48" in e[1] for e in results["OMNITRAX_PT_clip"])
+
+
+def test_clip_panel_shows_the_clip_size(drawn):
+    assert any(e[0] == "label" and "64x48" in e[1] for e in drawn["OMNITRAX_PT_clip"])

@@ -1,109 +1,91 @@
-"""The pose-package installer inside real Blender: install operator, activation, preferences drawing."""
-from blender_harness import run_in_blender
+"""The pose-package installer inside real Blender: install operator, activation, preferences drawing.
+
+Two bpy sessions in one home (tests/blender_scenarios/pose_packages.py), each run once per module; each
+test checks one behaviour of their results."""
+import pytest
+
+from blender_harness import run_scenario
 from test_installer import make_wheel
 
-SESSION_ONE = '''
-import importlib
-ext = install(ZIP)
-pp = importlib.import_module(ext.__name__ + ".blender.pose_packages")
-assert hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages")  # the add-on registers the installer
 
-class Recorder:
-    """A UILayout stand-in that records what draw_preferences draws."""
-    def __init__(self, log):
-        self.log = log
-    def label(self, text="", icon="NONE", **kw):
-        self.log.append(["label", text, icon])
-    def operator(self, idname, text="", **kw):
-        category, name = idname.split(".")
-        self.log.append(["operator", idname, name in dir(getattr(bpy.ops, category)), text])
-    def prop(self, data, name, **kw):
-        self.log.append(["prop", name, name in data.bl_rna.properties])
-    def separator(self, **kw):
-        pass
-    def _nested(self, *a, **kw):
-        return Recorder(self.log)
-    row = column = box = split = _nested
-
-out = {"target": str(pp.target_path())}
-try:
-    import otx_tiny_alpha
-    out["importable_before"] = True
-except ModuleNotFoundError:
-    out["importable_before"] = False
-out["result"] = sorted(bpy.ops.omnitrax.install_pose_packages(
-    requirements="otx_tiny_alpha==1.0\\notx_tiny_beta", find_links=WHEELS, no_index=True))
-import otx_tiny_alpha
-out["module_file"] = otx_tiny_alpha.__file__
-out["version"] = otx_tiny_alpha.VERSION
-try:
-    bpy.ops.omnitrax.install_pose_packages(requirements="otx_no_such_package", find_links=WHEELS, no_index=True)
-    out["failure"] = None
-except RuntimeError as exc:
-    out["failure"] = str(exc)
-out["check"] = sorted(bpy.ops.omnitrax.check_pose_packages(probe_devices=False))
-
-log = []
-pp.draw_preferences(Recorder(log), bpy.context,
-                    packages=("otx_tiny_alpha==1.0", "otx_tiny_beta", "otx_tiny_gamma==3.0"))
-out["draw_tiny"] = log
-log = []
-pp.draw_preferences(Recorder(log), bpy.context)
-out["draw_default"] = log
-pp.unregister()
-out["registered_after_unregister"] = hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages")
-out["target_on_path_after_unregister"] = out["target"] in sys.path
-report(out)
-'''
-
-SESSION_TWO = '''
-import importlib
-ext = install(ZIP)
-pp = importlib.import_module(ext.__name__ + ".blender.pose_packages")
-assert hasattr(bpy.types, "OMNITRAX_OT_install_pose_packages")  # the add-on registers the installer
-import otx_tiny_alpha
-report({"target_on_path": str(pp.target_path()) in sys.path, "file": otx_tiny_alpha.__file__})
-'''
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("pose_packages") / "home"
 
 
-def test_install_operator_in_blender(linux_zip, tmp_path):
-    wheels = tmp_path / "wheels"
+@pytest.fixture(scope="module")
+def session_one(linux_zip, home):
+    wheels = home.parent / "wheels"
     make_wheel(wheels, "otx_tiny_alpha", "1.0")
     make_wheel(wheels, "otx_tiny_beta", "0.5")
-    header = f"ZIP = {str(linux_zip)!r}\nWHEELS = {str(wheels)!r}\n"
-    home = tmp_path / "home"
+    return run_scenario("pose_packages", "install_check_and_draw", home, keep_extensions=True,
+                        zip_path=str(linux_zip), wheels=str(wheels))
 
-    out = run_in_blender(header + SESSION_ONE, home, keep_extensions=True)
 
-    target = out["target"]
+@pytest.fixture(scope="module")
+def session_two(linux_zip, home, session_one):
+    # a new Blender session finds the packages installed before, without installing again
+    return run_scenario("pose_packages", "import_installed", home, zip_path=str(linux_zip))
+
+
+@pytest.fixture(scope="module")
+def tiny_labels(session_one):
+    return [e for e in session_one["draw_tiny"] if e[0] == "label"]
+
+
+def test_packages_go_into_the_extensions_own_folder_in_the_home(session_one, home):
+    target = session_one["target"]
     assert target.startswith(str(home)) and target.endswith("pose_site_packages_py311")
     assert "/extensions/.user/user_default/omnitrax/" in target
-    assert out["importable_before"] is False
-    assert out["result"] == ["FINISHED"]
-    assert out["module_file"].startswith(target) and out["version"] == "1.0"
-    assert "otx_no_such_package" in out["failure"] and "see the log at" in out["failure"]
-    assert out["check"] == ["FINISHED"]
 
-    labels = [e for e in out["draw_tiny"] if e[0] == "label"]
-    texts = [e[1] for e in labels]
-    assert ["label", "otx_tiny_alpha 1.0", "CHECKMARK"] in labels
-    assert ["label", "otx_tiny_beta 0.5", "CHECKMARK"] in labels
-    assert ["label", "otx_tiny_gamma: not installed (needs 3.0)", "X"] in labels
-    assert f"Folder: {target}" in texts
+
+def test_packages_are_not_importable_before_installing(session_one):
+    assert session_one["importable_before"] is False
+
+
+def test_install_operator_installs_and_activates_the_packages(session_one):
+    assert session_one["result"] == ["FINISHED"]
+    assert session_one["module_file"].startswith(session_one["target"]) and session_one["version"] == "1.0"
+
+
+def test_a_failed_install_names_the_package_and_the_log(session_one):
+    assert "otx_no_such_package" in session_one["failure"] and "see the log at" in session_one["failure"]
+
+
+def test_check_operator_finishes(session_one):
+    assert session_one["check"] == ["FINISHED"]
+
+
+def test_preferences_list_installed_and_missing_packages(tiny_labels):
+    assert ["label", "otx_tiny_alpha 1.0", "CHECKMARK"] in tiny_labels
+    assert ["label", "otx_tiny_beta 0.5", "CHECKMARK"] in tiny_labels
+    assert ["label", "otx_tiny_gamma: not installed (needs 3.0)", "X"] in tiny_labels
+
+
+def test_preferences_show_the_folder_the_log_and_the_last_failure(tiny_labels, session_one):
+    texts = [e[1] for e in tiny_labels]
+    assert f"Folder: {session_one['target']}" in texts
     assert any(t.startswith("Log: ") and t.endswith("pose_install.log") for t in texts)
     assert any("otx_no_such_package" in t for t in texts)  # the last install's failure is shown
-    ops = [e for e in out["draw_tiny"] if e[0] == "operator"]
+
+
+def test_preferences_offer_install_and_check(session_one):
+    ops = [e for e in session_one["draw_tiny"] if e[0] == "operator"]
     assert ["operator", "omnitrax.install_pose_packages", True, "Install pose-estimation packages"] in ops
     assert ["operator", "omnitrax.check_pose_packages", True, "Check"] in ops
 
-    default_texts = [e[1] for e in out["draw_default"] if e[0] == "label"]
+
+def test_default_preferences_list_the_pose_packages_and_blenders_numpy(session_one):
+    default_texts = [e[1] for e in session_one["draw_default"] if e[0] == "label"]
     for name in ("deeplabcut-live", "tensorflow-cpu", "torch", "torchvision", "numpy"):
         assert any(t.startswith(name + " ") or t.startswith(name + ":") for t in default_texts), name
     assert "numpy 1.26.4" in default_texts  # Blender's own numpy, found first on sys.path
 
-    assert out["registered_after_unregister"] is False
-    assert out["target_on_path_after_unregister"] is False
 
-    # a new Blender session finds the packages installed before, without installing again
-    again = run_in_blender(header + SESSION_TWO, home)
-    assert again["target_on_path"] is True and again["file"].startswith(target)
+def test_unregister_removes_the_operator_and_the_packages_folder_from_sys_path(session_one):
+    assert session_one["registered_after_unregister"] is False
+    assert session_one["target_on_path_after_unregister"] is False
+
+
+def test_a_new_session_finds_the_packages_installed_before(session_two, session_one):
+    assert session_two["target_on_path"] is True and session_two["file"].startswith(session_one["target"])

@@ -47,7 +47,7 @@ class Constant:
 
     @staticmethod
     def export(path, value, dynamic=True):
-        import torch
+        torch = pytest.importorskip("torch")  # absent from the Python 3.13 venv: those tests skip there
 
         class Const(torch.nn.Module):
             def __init__(self):
@@ -265,7 +265,7 @@ def test_detect_batch_is_one_forward_and_matches_detect(tmp_path, v8_model):
 
 
 def test_fixed_batch_onnx_falls_back_to_one_frame_at_a_time(tmp_path):
-    import torch
+    torch = pytest.importorskip("torch")
 
     class FixedBatch(torch.nn.Module):  # reshape to batch 1: OpenCV folds a batch of 2 into other axes
         def forward(self, x):
@@ -368,7 +368,7 @@ def test_input_size_not_multiple_of_32(v5_model):
 
 
 def test_unknown_output_layout(tmp_path):
-    import torch
+    torch = pytest.importorskip("torch")
 
     path = model_files.export_onnx(torch.nn.Conv2d(3, 4, 3, padding=1), tmp_path / "conv.onnx", (64, 64))
     with pytest.raises(OmniTraxError, match=r"Cannot decode the output of 'conv'.*\[1, 4\+C, N\]"):
@@ -376,7 +376,7 @@ def test_unknown_output_layout(tmp_path):
 
 
 def test_fixed_input_size_model_at_another_size(tmp_path):
-    import torch
+    torch = pytest.importorskip("torch")
 
     path = model_files.export_onnx(torch.nn.Sequential(torch.nn.Conv2d(3, 6, 8, stride=8), torch.nn.Flatten(2),
                                                        torch.nn.Unflatten(2, (1, 64)), torch.nn.Flatten(2)),

@@ -53,10 +53,14 @@ def fetch_wheel(filename: str) -> Path:
         sys.exit(f"Not a wheel file name: {filename}")
     name, version = m["name"].replace("_", "-"), m["version"]
     platform = m["plat"].split(".")[0]
+    # the wheel's own Python (cp313 -> 3.13); a stable-ABI wheel (cp37-abi3) is fetched as for 3.11,
+    # the oldest Python of the Blenders we support
+    py = m["py"]
+    python_version = "3.11" if m["abi"] == "abi3" else f"{py[2]}.{py[3:]}"
     tmp = WHEEL_CACHE / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.11", "--implementation", "cp", "--platform", platform,
+           "--python-version", python_version, "--implementation", "cp", "--platform", platform,
            "--dest", str(tmp), f"{name}=={version}"]
     run(cmd)
     got = tmp / filename

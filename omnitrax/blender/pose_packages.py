@@ -46,6 +46,16 @@ def target_path(create: bool = False):
     return installer.target_dir(user_base(create))
 
 
+def package_set() -> installer.PosePackageSet:
+    """The pose packages for the Python this Blender runs (3.11: Blender 4.2-5.0, 3.13: Blender 5.1+)."""
+    return installer.pose_package_set()
+
+
+def support_reason() -> str | None:
+    """None when the pose packages can be installed in this Blender, else one line why not and the fix."""
+    return installer.unsupported_reason()
+
+
 def refresh() -> None:
     """Forget the cached versions; the next draw reads them again (package metadata only, fast)."""
     _STATE.versions = {}
@@ -137,17 +147,22 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
 
     def _requirements(self) -> tuple[str, ...]:
         given = tuple(self.requirements.split())
-        return given or installer.POSE_PACKAGES
+        return given or package_set().requirements
 
     def execute(self, context):
+        pset = package_set()
+        default = not self.requirements.split()
+        if default and pset.unsupported:
+            _STATE.message = ("ERROR", pset.unsupported)
+            self.report({"ERROR"}, pset.unsupported)
+            return {"CANCELLED"}
         requirements = self._requirements()
-        extra = []
+        extra = list(pset.pip_args) if default else []  # Python 3.13: the pinned set goes in with --no-deps
         if self.no_index:
             extra.append("--no-index")
         if self.find_links:
             extra += ["--find-links", bpy.path.abspath(self.find_links)]
-        expected = (installer.POSE_PACKAGES_EXPECTED_DISTRIBUTIONS
-                    if requirements == installer.POSE_PACKAGES else None)
+        expected = pset.expected_distributions if default else None
         try:
             job = installer.PipInstall(requirements, target_path(create=True), extra_args=extra,
                                        expected_distributions=expected)
@@ -198,7 +213,8 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
         refresh()
         if state == installer.DONE:
             installer.activate(job.target)
-            versions = installer.installed_versions(job.target, job.requirements)
+            shown = package_set().packages if job.requirements == list(package_set().requirements) else ()
+            versions = installer.installed_versions(job.target, shown or job.requirements)
             text = "Installed " + ", ".join(f"{n} {v}" for n, v in versions.items())
             _STATE.message = ("CHECKMARK", text)
             self.report({"INFO"}, text)
@@ -231,7 +247,10 @@ class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
         if target_path().is_dir():
             installer.activate(target_path())
         refresh()
-        versions = _versions(installer.POSE_PACKAGES)
+        if support_reason():
+            self.report({"WARNING"}, support_reason())
+            return {"FINISHED"}
+        versions = _versions(package_set().packages)
         missing = [n for n, v in versions.items() if v is None]
         self.report({"WARNING" if missing else "INFO"},
                     f"Pose packages missing: {', '.join(missing)}" if missing else "All pose packages are installed")
@@ -243,9 +262,13 @@ class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
 def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -> None:
     """Draw the pose-package section into `layout` (from AddonPreferences.draw). Cheap: no imports, no
     subprocesses; versions are cached until an install or a check refreshes them."""
-    packages = tuple(packages or installer.POSE_PACKAGES)
+    packages = tuple(packages or package_set().packages)
     box = layout.box()
     box.label(text="Pose estimation packages (DeepLabCut-Live)", icon="ARMATURE_DATA")
+    reason = support_reason()
+    if reason and not packages:
+        box.label(text=reason, icon="ERROR")
+        return
     versions = _versions(packages)
     col = box.column(align=True)
     for requirement in packages:

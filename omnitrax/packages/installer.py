@@ -38,6 +38,93 @@ POSE_PACKAGES: tuple[str, ...] = (
 # make the progress fraction move sensibly. It differs per OS; the estimate never goes backwards.
 POSE_PACKAGES_EXPECTED_DISTRIBUTIONS = 70
 
+# Python 3.13 (Blender 5.1+, numpy 2.x: 5.2.3 LTS bundles 2.5.5). deeplabcut-live 1.1.0 declares numpy<2 and
+# Python<3.13 but runs there: measured with this exact set on Python 3.13 + numpy 2.5.5, the bundled ant
+# model (data/models/ants_pose) gives the same keypoints as on Python 3.11 + numpy 1.26 (0.0 px apart) and a
+# DeepLabCut 3 PyTorch model predicts. pip cannot resolve deeplabcut-live's metadata there (numpy 1.26 has
+# no Python 3.13 wheel), so the COMPLETE dependency set is pinned below and installed with
+# POSE_PIP_ARGS_PY313 (--no-deps for every package, --ignore-requires-python for deeplabcut-live). numpy,
+# SciPy and OpenCV are deliberately absent: Blender's numpy and the extension's SciPy/OpenCV wheels are the
+# ones imported, no second numpy lands in the folder.
+POSE_PACKAGES_PY313: tuple[str, ...] = (  # shown and checked in the preferences
+    "deeplabcut-live==1.1.0",
+    "tensorflow-cpu==2.21.0",  # macOS: tensorflow==2.21.0 (tensorflow-cpu has no macOS wheels)
+    "torch==2.14.1",
+    "torchvision==0.29.1",
+    "timm==1.0.31",
+)
+POSE_PIP_ARGS_PY313: tuple[str, ...] = ("--no-deps", "--ignore-requires-python")
+_PY313_ALL = (  # every platform (the resolution of the packages above plus deeplabcut-live's dependencies)
+    "absl-py==2.5.1", "annotated-types==0.8.0", "anyio==4.16.0", "astunparse==1.6.3", "blosc2==4.14.1",
+    "certifi==2026.10.19.post1", "charset-normalizer==3.5.3", "click==8.5.1", "colorcet==3.2.1",
+    "dlclibrary==0.0.12", "einops==0.8.2", "filelock==4.3.1", "flatbuffers==25.12.19", "fsspec==2026.9.0",
+    "gast==0.7.0", "google-pasta==0.2.0", "grpcio==1.85.3", "h11==0.16.0", "h2==4.4.1", "h5py==3.14.0",
+    "hf-xet==1.8.0", "hpack==4.2.0", "httpcore==1.0.9", "httpcore2==2.16.2", "httpx==0.28.1", "httpx2==2.16.2",
+    "huggingface_hub==2.4.0", "hyperframe==6.1.0", "idna==3.20", "Jinja2==3.1.6", "keras==3.15.1",
+    "libclang==18.1.1", "markdown-it-py==4.3.0", "MarkupSafe==3.0.4", "mdurl==0.1.2", "ml_dtypes==0.7.0",
+    "mpmath==1.3.0", "msgpack==1.2.4", "namex==0.1.0", "ndindex==1.10.1", "networkx==3.7", "numexpr==2.14.2",
+    "opt_einsum==3.4.0", "optree==0.20.0", "packaging==26.4", "pandas==3.0.6", "pillow==13.0.0",
+    "protobuf==7.36.2", "py-cpuinfo==9.0.0", "pydantic==2.14.4", "pydantic_core==2.50.5", "Pygments==2.21.0",
+    "python-dateutil==4.0.0", "PyYAML==6.0.4", "requests==2.34.2", "rich==15.0.0", "ruamel.yaml==0.19.1",
+    "safetensors==0.8.0", "setuptools==84.2.1", "six==1.17.0", "sympy==1.14.0", "tables==3.11.1",
+    "termcolor==3.3.0", "threadpoolctl==3.8.0", "tqdm==4.70.1", "truststore==0.10.5",
+    "typing-inspection==0.4.5", "typing_extensions==4.16.0", "tzdata==2026.6", "urllib3==2.8.0",
+    "wheel==0.48.0", "wrapt==2.5.2",
+)
+_PY313_LINUX = (  # torch's CUDA runtime (PyPI's Linux torch is a CUDA build; it runs on CPU-only machines too)
+    "cuda-bindings==13.5.0", "cuda-pathfinder==1.9.1", "cuda-toolkit==13.0.3.0", "nvidia-cublas==13.1.1.3",
+    "nvidia-cuda-cupti==13.0.85", "nvidia-cuda-nvrtc==13.0.88", "nvidia-cuda-runtime==13.0.96",
+    "nvidia-cudnn-cu13==9.24.0.43", "nvidia-cufft==12.0.0.61", "nvidia-cufile==1.15.1.6",
+    "nvidia-curand==10.4.0.35", "nvidia-cusolver==12.0.4.66", "nvidia-cusparse==12.6.3.3",
+    "nvidia-cusparselt-cu13==0.8.1", "nvidia-nccl-cu13==2.30.7", "nvidia-nvjitlink==13.5.37",
+    "nvidia-nvshmem-cu13==3.4.5", "nvidia-nvtx==13.0.85", "triton==3.8.0",
+)
+_PY313_WINDOWS = ("colorama==0.4.6",)  # tqdm's console colours on Windows
+
+
+@dataclass(frozen=True)
+class PosePackageSet:
+    """What "the pose packages" are for one Python: `packages` are shown and checked in the preferences,
+    `requirements` + `pip_args` are what pip gets; `unsupported` (with the fix) when there is no set."""
+
+    python: str
+    packages: tuple[str, ...]
+    requirements: tuple[str, ...]
+    pip_args: tuple[str, ...] = ()
+    expected_distributions: int = 0
+    unsupported: str | None = None
+
+
+def unsupported_reason(version: tuple[int, ...] | None = None) -> str | None:
+    """None when the pose packages can be installed for this Python (default: the running one), else one
+    line saying why not and what to do."""
+    major, minor = tuple(version or sys.version_info)[:2]
+    if (major, minor) in ((3, 11), (3, 13)):
+        return None
+    return (f"Pose estimation needs Blender 4.2-5.0 (Python 3.11) or 5.1+ (Python 3.13); this Blender runs "
+            f"Python {major}.{minor}, for which OmniTrax has no tested DeepLabCut-Live package set: "
+            "use one of those Blender versions for pose estimation.")
+
+
+def pose_package_set(version: tuple[int, ...] | None = None, platform: str | None = None) -> PosePackageSet:
+    """The pose packages for a Python version (default: the running one) and sys.platform value."""
+    major, minor = tuple(version or sys.version_info)[:2]
+    platform = platform or sys.platform
+    python = f"{major}.{minor}"
+    reason = unsupported_reason((major, minor))
+    if reason is not None:
+        return PosePackageSet(python, (), (), unsupported=reason)
+    if (major, minor) == (3, 11):
+        return PosePackageSet(python, POSE_PACKAGES, POSE_PACKAGES,
+                              expected_distributions=POSE_PACKAGES_EXPECTED_DISTRIBUTIONS)
+    shown = POSE_PACKAGES_PY313
+    if platform == "darwin":
+        shown = tuple("tensorflow==2.21.0" if r.startswith("tensorflow-cpu==") else r for r in shown)
+    extra = _PY313_LINUX if platform.startswith("linux") else _PY313_WINDOWS if platform == "win32" else ()
+    requirements = shown + _PY313_ALL + extra
+    # numpy is shown (Blender's own, unpinned: 5.1+ bundle different 2.x releases) but never installed
+    return PosePackageSet(python, shown + ("numpy",), requirements, POSE_PIP_ARGS_PY313, len(requirements))
+
 LOG_NAME = "pose_install.log"
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 

@@ -22,7 +22,9 @@ def _from_mapping(cls, values: dict, where: str = ""):
     if unknown:
         raise OmniTraxError(f"Unknown setting(s): {', '.join(unknown)}{f' in {where}' if where else ''}. "
                             f"Known: {', '.join(sorted(known))}.")
-    return cls(**schema.check_all(dict(values), where))
+    # checked together with the defaults, so a rule between a given value and a default one (max_area
+    # below the default min_area) is refused here, naming `where`, not later in __post_init__ without it
+    return cls(**schema.check_all({**{f.name: f.default for f in fields(cls)}, **values}, where))
 
 
 TrackingSettings = make_dataclass(
