@@ -272,3 +272,24 @@ def test_probe_devices_reports_missing_frameworks(tmp_path):
     assert report.torch_version is None and report.tensorflow_version is None
     assert report.errors == {}
     assert report.summary() == f"CPU {report.machine} ({report.cores} cores)"
+
+
+def test_the_pose_package_set_follows_the_blender_python():
+    py311 = installer.pose_package_set((3, 11), "linux")
+    assert py311.unsupported is None and py311.requirements == installer.POSE_PACKAGES  # unchanged for 4.2-5.0
+    py313 = installer.pose_package_set((3, 13), "linux")
+    assert py313.unsupported is None
+    assert "deeplabcut-live==1.1.0" in py313.requirements and "--no-deps" in py313.pip_args
+    # Blender's own numpy (and the extension's SciPy/OpenCV) are never installed over
+    assert not any(r.split("==")[0].lower() in ("numpy", "scipy", "opencv-python-headless", "opencv-python")
+                   for r in py313.requirements)
+    assert all("==" in r for r in py313.requirements)  # every package pinned exactly
+    mac = installer.pose_package_set((3, 13), "darwin")
+    assert "tensorflow==2.21.0" in mac.requirements and not any(r.startswith("nvidia") for r in mac.requirements)
+
+
+def test_an_unsupported_blender_python_gets_one_line_that_says_what_to_do():
+    reason = installer.unsupported_reason((3, 14))
+    assert reason is not None and "\n" not in reason and "3.14" in reason and "Blender" in reason
+    assert installer.pose_package_set((3, 14), "linux").requirements == ()
+    assert installer.unsupported_reason((3, 11)) is None and installer.unsupported_reason((3, 13)) is None
