@@ -19,6 +19,7 @@ from .coords import ClipFrames, clip_size
 
 #: the markers tracked so far are rewritten at most this often, and never taking over ~20% of the time
 LIVE_WRITE_INTERVAL = 1.0
+LIVE_WRITE_COST_FACTOR = 5  # ... and at most every 5x the time the last rewrite took
 
 
 class BlenderTrackingJob:
@@ -159,7 +160,7 @@ class BlenderTrackingJob:
     def refresh_live(self) -> None:
         """Show the tracks so far as markers, if enough time has passed since the last refresh."""
         now = time.perf_counter()
-        if now - self.last_write < max(LIVE_WRITE_INTERVAL, 5 * self.last_write_cost):
+        if now - self.last_write < max(LIVE_WRITE_INTERVAL, LIVE_WRITE_COST_FACTOR * self.last_write_cost):
             return
         self.write_results()
         self.last_write = time.perf_counter()

@@ -18,6 +18,22 @@ def addon_module(addon, name):
     return import_module(addon.__name__ + "." + name)
 
 
+def open_clip(video, clip_start: int, min_length: int = 5):
+    """Load the video as a clip shown from scene frame clip_start, the scene range set to the clip, and
+    the background detector (darker animals) chosen; returns (clip, scene, props)."""
+    clip = bpy.data.movieclips.load(video)
+    clip.frame_start = clip_start
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = clip_start, clip_start + clip.frame_duration - 1
+    scene.frame_current = clip_start
+    props = scene.omnitrax
+    props.detector = "BACKGROUND"
+    props.polarity = "DARKER"
+    props.min_length = min_length
+    props.use_scene_range = True
+    return clip, scene, props
+
+
 def clip_editor(clip):
     """A context override that makes the first area of the window a Clip Editor showing clip."""
     window = bpy.context.window_manager.windows[0]

@@ -2,7 +2,7 @@
 and a keypoint, export samples / YOLO / DeepLabCut under a '//' folder next to the saved .blend."""
 import bpy
 
-from blender_scenarios.bpy_helpers import addon_module, clip_editor, install
+from blender_scenarios.bpy_helpers import addon_module, clip_editor, install, open_clip
 
 
 def track_correct_export(zip_path, video, clip_start, blend):
@@ -13,16 +13,7 @@ def track_correct_export(zip_path, video, clip_start, blend):
     pose_markers = addon_module(mod, "blender.pose_markers")
     poses_mod = addon_module(mod, "pose.poses")
 
-    clip = bpy.data.movieclips.load(video)
-    clip.frame_start = clip_start
-    scene = bpy.context.scene
-    scene.frame_start, scene.frame_end = clip_start, clip_start + clip.frame_duration - 1
-    scene.frame_current = clip_start
-    props = scene.omnitrax
-    props.detector = "BACKGROUND"
-    props.polarity = "DARKER"
-    props.min_length = 5
-    props.use_scene_range = True
+    clip, scene, props = open_clip(video, clip_start)
 
     def op(name, **kw):
         with clip_editor(clip):

@@ -4,22 +4,12 @@ import types
 
 import bpy
 
-from blender_scenarios.bpy_helpers import addon_module, clip_editor, install
+from blender_scenarios.bpy_helpers import addon_module, clip_editor, install, open_clip
 
 
 def _setup(zip_path, video, clip_start):
     mod = install(zip_path)
-    clip = bpy.data.movieclips.load(video)
-    clip.frame_start = clip_start
-    scene = bpy.context.scene
-    scene.frame_start, scene.frame_end = clip_start, clip_start + clip.frame_duration - 1
-    scene.frame_current = clip_start
-    props = scene.omnitrax
-    props.detector = "BACKGROUND"
-    props.polarity = "DARKER"
-    props.min_length = 5
-    props.use_scene_range = True
-    return mod, clip, scene, props
+    return (mod, *open_clip(video, clip_start))
 
 
 def dump(clip):
@@ -197,7 +187,8 @@ def modal_loop_then_esc(zip_path, video, clip_start, ticks):
     mod, clip, scene, props = _setup(zip_path, video, clip_start)
     operators = addon_module(mod, "blender.operators.tracking")
     job_module = addon_module(mod, "blender.tracking_job")
-    job_module.LIVE_WRITE_INTERVAL = 0.0  # refresh the markers on every tick
+    job_module.LIVE_WRITE_INTERVAL = 0.0  # refresh the markers on every tick, however slow this machine is
+    job_module.LIVE_WRITE_COST_FACTOR = 0
     Op = operators.OMNITRAX_OT_track
     result = {"statuses": [], "live_tracks": []}
     with clip_editor(clip):
