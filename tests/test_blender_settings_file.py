@@ -16,9 +16,13 @@ def round_trip(linux_zip, tmp_path_factory):
     project.mkdir()
     toml, yaml_file, bad = root / "settings.toml", root / "settings.yaml", root / "bad.toml"
     bad.write_text("[tracking]\nmax_distnce = 3\n")
+    from omnitrax.settings_file import default_settings_text
+
+    defaults_file = root / "defaults.toml"
+    defaults_file.write_text(default_settings_text())  # what `omnitrax settings` prints
     r = run_scenario("settings", "save_reset_load", root / "home", zip_path=str(linux_zip),
                      blend=str(project / "scene.blend"), names=NAMES, toml=str(toml), yaml_file=str(yaml_file),
-                     bad=str(bad))
+                     bad=str(bad), defaults_file=str(defaults_file))
     expected = dict(r["changed"], model_path=str(project / "models" / "ants.cfg"))  # `//` made absolute
     return dict(r, project=project, toml=toml, yaml_file=yaml_file, expected=expected)
 
@@ -64,3 +68,9 @@ def test_the_core_reads_what_blender_wrote(round_trip, name):
     assert abs(tracking.confidence - 0.25) < 1e-6 and abs(tracking.max_distance - 42.5) < 1e-6
     assert pose["pose_roi_mode"] == "box" and pose["pose_roi_size"] == 64 and pose["pose_padding"] == 3
     assert pose["pose_model_path"] == "/abs/dlc_model"
+
+
+def test_loading_the_default_settings_file_gives_exactly_the_panel_defaults(round_trip):
+    r = round_trip
+    assert r["load_defaults"] == ["FINISHED"]
+    assert r["after_defaults"] == r["defaults"]  # every name a scene.omnitrax property, every value its default

@@ -4,8 +4,9 @@ import bpy
 from blender_scenarios.bpy_helpers import install
 
 
-def save_reset_load(zip_path, blend, names, toml, yaml_file, bad):
-    """Change every setting, save TOML and YAML, reset, load each back; then load a file with a typo."""
+def save_reset_load(zip_path, blend, names, toml, yaml_file, bad, defaults_file):
+    """Change every setting, save TOML and YAML, reset, load each back; then load a file with a typo; then
+    load the file `omnitrax settings` prints (defaults_file) over the changed settings."""
     install(zip_path)
     assert hasattr(bpy.types, "OMNITRAX_OT_save_settings")  # the add-on registers the settings operators
     bpy.ops.wm.save_as_mainfile(filepath=blend)
@@ -35,4 +36,6 @@ def save_reset_load(zip_path, blend, names, toml, yaml_file, bad):
     except RuntimeError as exc:
         result["bad"] = str(exc)
     result["after_bad"] = values()
+    result["load_defaults"] = list(bpy.ops.omnitrax.load_settings(filepath=defaults_file))
+    result["after_defaults"] = values()
     return result
