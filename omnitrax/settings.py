@@ -139,9 +139,12 @@ SETTINGS: tuple[Setting, ...] = (
                       "Use an NVIDIA GPU through OpenCV's CUDA backend (needs a CUDA build of OpenCV)")),
             scene=False),
     # --- background detector -------------------------------------------------------------------------
-    Setting("polarity", "darker", "background", "Animals are",
-            "background detector: animals darker or lighter than the background, or either",
-            choices=(("darker", "Darker", "Animals are darker than the background"),
+    Setting("polarity", "auto", "background", "Animals are",
+            "background detector: auto decides from the video whether the animals are darker or lighter "
+            "than the floor (the choice is reported when tracking starts)",
+            choices=(("auto", "Automatic", "Decided from the video: the side of the background where the "
+                                           "strongest differences lie; reported when tracking starts"),
+                     ("darker", "Darker", "Animals are darker than the background"),
                      ("lighter", "Lighter", "Animals are lighter than the background"),
                      ("either", "Either", "Animals differ from the background either way"))),
     Setting("threshold", 0, "background", "Threshold",

@@ -146,3 +146,21 @@ def test_errors():
     with pytest.raises(OmniTraxError, match="Threshold"):
         BackgroundDetector(threshold=300)
     assert BackgroundDetector(polarity="lighter").description == "background subtraction (lighter animals), CPU"
+
+
+@pytest.mark.parametrize("polarity,expected", [("dark_on_light", "darker"), ("light_on_dark", "lighter")])
+def test_auto_polarity_is_decided_from_the_video_and_finds_what_the_right_choice_finds(polarity, expected):
+    frames = clip(polarity, n_frames=60, seed=7)
+    auto = BackgroundDetector(polarity="auto", animal_area=ANIMAL_AREA).fit([f for f, _ in frames[::2]])
+    assert auto.chosen == expected
+    assert f"auto: animals are {expected} than the floor" in auto.description
+    right = BackgroundDetector(polarity=expected, animal_area=ANIMAL_AREA).fit([f for f, _ in frames[::2]])
+    for frame, _ in frames[:5]:
+        assert len(auto.detect(frame)) == len(right.detect(frame)) > 0
+
+
+def test_auto_polarity_is_the_default_of_every_entry_point():
+    from omnitrax import settings as schema
+    from omnitrax.tracking.settings import TrackingSettings
+
+    assert schema.BY_NAME["polarity"].default == "auto" == TrackingSettings().polarity

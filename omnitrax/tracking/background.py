@@ -11,7 +11,9 @@ import numpy as np
 from ..errors import OmniTraxError
 from .detections import Detections, Detector
 
-POLARITIES = ("darker", "lighter", "either")
+POLARITIES = ("auto", "darker", "lighter", "either")
+AUTO_TAIL = 0.001  # auto polarity compares the strongest 0.1% of lighter and of darker differences ...
+AUTO_RATIO = 1.5  # ... and takes the side that is this many times stronger (else "either")
 MIN_AUTO_THRESHOLD = 12  # grey levels; the automatic threshold never goes below this ...
 NOISE_FACTOR = 6.0  # ... nor below this many times the background's noise level
 SPLIT_RATIO = 1.6  # a blob of at least this many animal areas is split
@@ -34,7 +36,8 @@ def _grey(frame: np.ndarray) -> np.ndarray:
 class BackgroundDetector(Detector):
     """Animals are blobs that differ from the per-pixel median of sample frames.
 
-    polarity: "darker" (animals darker than the floor), "lighter" or "either".
+    polarity: "darker" (animals darker than the floor), "lighter", "either", or "auto": decided by fit()
+        from the video (which side of the background the strongest differences lie on); see `chosen`.
     threshold: grey-level difference that counts as animal (1-254); None = automatic, chosen by fit().
     min_area / max_area: blob size limits in pixels (after splitting); max_area None = no limit.
     animal_area: typical area of one animal in pixels; blobs of >= 1.6 animal areas are split into
@@ -65,6 +68,7 @@ class BackgroundDetector(Detector):
         self.noise = None  # robust std of the background's pixel noise, grey levels
         self.threshold_used = None  # the threshold detect() applies
         self._raster = None
+        self.chosen = None if polarity == "auto" else polarity  # the polarity detect() applies
         self.description = f"background subtraction ({polarity} animals), CPU"
 
     # --------------------------------------------------------------------------------------- fit
@@ -81,6 +85,10 @@ class BackgroundDetector(Detector):
         self._raster = None
         if self.mask is not None and not getattr(self.mask, "is_empty", False):
             self._raster = self.mask.raster(width, height)
+        if self.polarity == "auto":
+            self.chosen = self._decide_polarity(greys[:20])
+            side = "either lighter or darker than" if self.chosen == "either" else f"{self.chosen} than"
+            self.description = f"background subtraction (auto: animals are {side} the floor), CPU"
         diffs = np.concatenate([self._difference(g).ravel()[::7] for g in greys[:20]])
         self.noise = self._noise_level(stack)
         if self.threshold is not None:
@@ -90,6 +98,24 @@ class BackgroundDetector(Detector):
             otsu, _ = cv2.threshold(diffs.reshape(1, -1), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
             self.threshold_used = int(min(max(otsu, floor), 254))
         return self
+
+    def _decide_polarity(self, greys) -> str:
+        """'lighter', 'darker' or 'either': the side of the background where the strongest differences are."""
+        d = np.concatenate([(g.astype(np.int16) - self.background).ravel()[::3] for g in greys])
+        if self._raster is not None:
+            d = np.concatenate([(g.astype(np.int16) - self.background)[self._raster > 0].ravel()[::3]
+                                for g in greys])
+        if not len(d):
+            return "either"
+        k = max(1, int(len(d) * AUTO_TAIL))
+        part = np.partition(d, (k, len(d) - k - 1))
+        lighter = float(np.mean(np.clip(part[-k:], 0, None)))
+        darker = float(np.mean(np.clip(-part[:k], 0, None)))
+        if lighter > AUTO_RATIO * darker:
+            return "lighter"
+        if darker > AUTO_RATIO * lighter:
+            return "darker"
+        return "either"
 
     @staticmethod
     def _noise_level(stack: np.ndarray) -> float:
@@ -102,9 +128,10 @@ class BackgroundDetector(Detector):
         return float(np.median(np.abs(a - b)) * 1.4826 / np.sqrt(2))
 
     def _difference(self, grey: np.ndarray) -> np.ndarray:
-        if self.polarity == "darker":
+        polarity = self.chosen or self.polarity
+        if polarity == "darker":
             return cv2.subtract(self.background, grey)
-        if self.polarity == "lighter":
+        if polarity == "lighter":
             return cv2.subtract(grey, self.background)
         return cv2.absdiff(grey, self.background)
 
