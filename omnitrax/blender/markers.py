@@ -30,16 +30,10 @@ def track_color(track_id: int):
 
 
 def _marker_arrays(track):
-    n = len(track.markers)
-    frames = np.zeros(n, np.int32)
-    co = np.zeros(n * 2, np.float32)
-    mute = np.zeros(n, bool)
-    corners = np.zeros(n * 8, np.float32)
-    track.markers.foreach_get("frame", frames)
-    track.markers.foreach_get("co", co)
-    track.markers.foreach_get("mute", mute)
-    track.markers.foreach_get("pattern_corners", corners)
-    return frames, co.reshape(n, 2), mute, corners.reshape(n, 4, 2)
+    """(frames, co (N, 2), mute, pattern corners (N, 4, 2)) of a track's markers."""
+    a = marker_arrays(track, ("frame", "co", "mute", "pattern_corners"))
+    n = len(a["frame"])
+    return a["frame"], a["co"].reshape(n, 2), a["mute"], a["pattern_corners"].reshape(n, 4, 2)
 
 
 def owned_names(clip) -> set:
@@ -182,20 +176,22 @@ def _track_state(track) -> dict:
     return state
 
 
-def marker_arrays(track) -> dict:
-    """Every marker field of a track as flat numpy arrays (see _MARKER_FIELDS)."""
+def marker_arrays(track, fields=None) -> dict:
+    """Marker fields of a track (default: all of _MARKER_FIELDS) as flat numpy arrays."""
     n = len(track.markers)
     arrays = {}
     for field, dtype, width in _MARKER_FIELDS:
+        if fields is not None and field not in fields:
+            continue
         a = np.zeros(n * width, dtype)
         track.markers.foreach_get(field, a)
         arrays[field] = a
     return arrays
 
 
-def snapshot(clip, names, tracks=None) -> dict:
+def snapshot(clip, names) -> dict:
     """Everything needed to re-create these tracks exactly: marker arrays and all per-track state."""
-    tracks = clip.tracking.tracks if tracks is None else tracks
+    tracks = clip.tracking.tracks
     snap = {}
     for name in names:
         track = tracks.get(name)
@@ -212,10 +208,10 @@ def _apply_state(track, state: dict) -> None:
             pass
 
 
-def restore(clip, snap: dict, keep_before: int | None = None, tracks=None) -> None:
+def restore(clip, snap: dict, keep_before: int | None = None) -> None:
     """Re-create snapshot tracks (which must not exist now); with keep_before, only markers at clip
     frames below it."""
-    tracks = clip.tracking.tracks if tracks is None else tracks
+    tracks = clip.tracking.tracks
     for name, entry in snap.items():
         arrays = entry["arrays"]
         frames = arrays["frame"]
