@@ -10,8 +10,12 @@ the point a detector that weights pixels by their difference to the background s
 exact (analytic) axis-aligned box of the three ellipses. `angle` is the heading in radians in image
 coordinates (0 = +x, pi/2 = +y, i.e. downwards), `length` the tip-to-tip body length in pixels.
 
+Hard cases (all off by default): animals that never move (`still`), animals that rest through the middle of
+the clip (`resting`), static floor specks that look like tiny animals, some of them flickering (`specks`,
+`flicker`), and a smooth illumination gradient over the whole image (`uneven_light`).
+
 Everything is deterministic for a seed (numpy default_rng; no global random state), and the first k
-frames of a clip do not depend on n_frames.
+frames of a clip do not depend on n_frames unless resting > 0 (the rest is timed relative to the clip).
 """
 from __future__ import annotations
 
@@ -33,6 +37,13 @@ SHIFT = 4  # fractional bits of the coordinates given to cv2 drawing calls
 # Body parts as (centre along the axis, semi-major, semi-minor) in body lengths; the tips are at +-0.5.
 PARTS = {"abdomen": (-0.27, 0.23, 0.13), "thorax": (0.10, 0.16, 0.065), "head": (0.37, 0.13, 0.10)}
 LIMB_ALPHA = 0.4  # opacity of legs and antennae relative to the body
+# Animal colour (BGR) per polarity and the range of its per-animal brightness factor; specks use the colour too.
+ANIMAL_LOOK = {"dark_on_light": ((30.0, 38.0, 50.0), (0.8, 1.25)),  # dark brown
+               "light_on_dark": ((205.0, 215.0, 220.0), (0.88, 1.08))}
+SPECK_RADIUS = (1.0, 3.0)  # px
+SPECK_OPACITY = (0.5, 0.95)  # blend towards the animal colour
+FLICKER_RANGE = (0.1, 1.0)  # per-frame factor on a flickering speck's opacity
+LIGHT_FALLOFF = 0.6  # uneven_light=1: the darkest corner gets 1 - 0.6 = 40% of the brightest's light
 
 
 # ----------------------------------------------------------------------------------------- background
@@ -81,7 +92,18 @@ class _Colony:
             pos[i] = p
         return pos
 
-    def step(self):
+    STATE = ("pos", "heading", "turn", "cruise", "speed", "pause_left", "gait")
+
+    def step(self, held=None):
+        """Advance one frame; animals in the boolean mask `held` keep their pose and restart from standstill."""
+        kept = {k: getattr(self, k)[held].copy() for k in self.STATE} if held is not None and held.any() else {}
+        self._move()
+        for key, value in kept.items():
+            getattr(self, key)[held] = value
+        if kept:
+            self.speed[held] = 0.0
+
+    def _move(self):
         rng, n = self.rng, self.n
         # smooth turning: an Ornstein-Uhlenbeck turn rate, with the odd sharp turn
         self.turn = 0.85 * self.turn + rng.normal(0.0, 0.05, n)
@@ -125,6 +147,16 @@ def _fixed(v) -> int:
     return int(round(v * (1 << SHIFT)))
 
 
+def _to_hi(x, y, x0, y0):
+    """Frame pixel -> fixed-point pixel of a supersampled patch whose top-left frame pixel is (x0, y0)."""
+    return (_fixed((x - x0) * SS + (SS - 1) / 2), _fixed((y - y0) * SS + (SS - 1) / 2))
+
+
+def _coverage(raster, size) -> np.ndarray:
+    """A supersampled 0/255 raster averaged down to size x size frame pixels, float32 0..1."""
+    return cv2.resize(raster, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
 def _render_animal(cx, cy, heading, length, gait):
     """Coverage of one animal on its own patch.
 
@@ -137,8 +169,8 @@ def _render_animal(cx, cy, heading, length, gait):
     size = 2 * half + 1
     hi = size * SS
 
-    def to_hi(x, y):  # frame pixel -> supersampled patch pixel (pixel centres at integers)
-        return (_fixed((x - x0) * SS + (SS - 1) / 2), _fixed((y - y0) * SS + (SS - 1) / 2))
+    def to_hi(x, y):
+        return _to_hi(x, y, x0, y0)
 
     body = np.zeros((hi, hi), np.uint8)
     parts = {}
@@ -172,10 +204,35 @@ def _render_animal(cx, cy, heading, length, gait):
         cv2.polylines(limbs, [np.array([to_hi(hx, hy), to_hi(*joint), to_hi(*tip)], np.int32)], False, 255,
                       thick, cv2.LINE_8, SHIFT)
 
-    body_cov = cv2.resize(body, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    limb_cov = cv2.resize(limbs, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    alpha = np.maximum(body_cov, LIMB_ALPHA * limb_cov)
+    body_cov = _coverage(body, size)
+    alpha = np.maximum(body_cov, LIMB_ALPHA * _coverage(limbs, size))
     return x0, y0, body_cov, alpha, parts
+
+
+def _render_specks(rng, n, width, height):
+    """n small discs anywhere on the floor: a list of (x0, y0, opacity patch) like _render_animal's."""
+    centres = rng.uniform([0.0, 0.0], [width - 1.0, height - 1.0], (n, 2))
+    radii = rng.uniform(*SPECK_RADIUS, n)
+    opacities = rng.uniform(*SPECK_OPACITY, n)
+    specks = []
+    for (cx, cy), radius, opacity in zip(centres, radii, opacities):
+        half = int(np.ceil(radius)) + 1
+        x0, y0 = int(np.floor(cx)) - half, int(np.floor(cy)) - half
+        size = 2 * half + 1
+        disc = np.zeros((size * SS, size * SS), np.uint8)
+        cv2.circle(disc, _to_hi(cx, cy, x0, y0), _fixed(radius * SS), 255, -1, cv2.LINE_8, SHIFT)
+        specks.append((x0, y0, np.float32(opacity) * _coverage(disc, size)))
+    return specks
+
+
+def _illumination(rng, width, height, strength) -> np.ndarray:
+    """Gain field HxWx1 float32: a linear gradient in a random direction, 1 at the brightest corner and
+    1 - LIGHT_FALLOFF * strength at the darkest (the opposite one)."""
+    angle = rng.uniform(-np.pi, np.pi)
+    yy, xx = np.mgrid[0:height, 0:width]
+    along = xx * np.cos(angle) + yy * np.sin(angle)
+    darkness = (along - along.min()) / np.ptp(along)
+    return (1.0 - LIGHT_FALLOFF * strength * darkness).astype(np.float32)[:, :, None]
 
 
 def _ellipse_box(px, py, a, b, heading):
@@ -198,15 +255,39 @@ def _blend(frame, x0, y0, alpha, colour):
     region += a * colour
 
 
+def _check_hard_cases(n_animals, still, resting, rest_fraction, specks, flicker, uneven_light):
+    for name, count in (("still", still), ("resting", resting), ("specks", specks)):
+        if not isinstance(count, (int, np.integer)) or count < 0:
+            raise OmniTraxError(f"{name} must be a whole number >= 0, got {count!r}.")
+    if still + resting > n_animals:
+        raise OmniTraxError(f"still + resting = {still} + {resting} exceeds n_animals = {n_animals}: they count "
+                            f"animals among the n_animals.")
+    if not 0 < rest_fraction < 1:
+        raise OmniTraxError(f"rest_fraction must be between 0 and 1 (exclusive), got {rest_fraction}.")
+    for name, value in (("flicker", flicker), ("uneven_light", uneven_light)):
+        if not 0 <= value <= 1:
+            raise OmniTraxError(f"{name} must be between 0 and 1, got {value}.")
+
+
 def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polarity: str = "dark_on_light",
                   width: int = 640, height: int = 480, fps: float = 25.0, noise: float = 3.0,
-                  blur: float = 0.6):
+                  blur: float = 0.6, still: int = 0, resting: int = 0, rest_fraction: float = 0.8,
+                  specks: int = 0, flicker: float = 0.0, uneven_light: float = 0.0):
     """Yield (frame, rows) for each of n_frames frames of a synthetic ant clip.
 
     frame: HxWx3 uint8 BGR. rows: dict of equal-length numpy arrays keyed by KEYS, one entry per animal
     (all animals are visible in every frame). noise: std of the per-frame Gaussian pixel noise in grey
     levels; blur: sigma of the Gaussian blur in pixels (0 = none). Motion is defined per frame; fps is
     only checked here and used by render_clip as the file's frame rate.
+
+    Hard cases, all off by default (the defaults give the same clip, byte for byte, as before they existed):
+    still: animals 0..still-1 never move (nor turn, nor move their legs).
+    resting: the next `resting` animals walk for the first (1 - rest_fraction) / 2 of the clip, hold still
+        for rest_fraction of it (round(rest_fraction * n_frames) identical frames), then walk on.
+    specks: small static discs (radius 1-3 px) in the animals' colour on the floor, not in the rows;
+        flicker: the fraction of them (rounded) whose opacity changes every frame, like reflections.
+    uneven_light: 0..1, a linear illumination gradient in a random direction over the whole image (floor
+        and animals); at 1 the darkest corner gets 40% of the light of the brightest. Rows are unchanged.
     """
     if polarity not in POLARITIES:
         raise OmniTraxError(f"Unknown polarity {polarity!r}: use one of {', '.join(POLARITIES)}.")
@@ -214,19 +295,34 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
         raise OmniTraxError("render_frames needs n_frames >= 0, n_animals >= 0 and a frame of at least 64x64.")
     if not fps > 0:
         raise OmniTraxError(f"fps must be positive, got {fps}.")
-    streams = np.random.SeedSequence(seed).spawn(4)
-    rng_floor, rng_colony, rng_look, rng_noise = (np.random.default_rng(s) for s in streams)
+    _check_hard_cases(n_animals, still, resting, rest_fraction, specks, flicker, uneven_light)
+    # spawn() keys children by index: the first four streams are those of the clips made before the hard cases
+    streams = np.random.SeedSequence(seed).spawn(7)
+    rng_floor, rng_colony, rng_look, rng_noise, rng_specks, rng_flicker, rng_light = (
+        np.random.default_rng(s) for s in streams)
     floor = _background(rng_floor, width, height, polarity)
     colony = _Colony(rng_colony, n_animals, width, height)
-    if polarity == "dark_on_light":
-        colours = np.array([30.0, 38.0, 50.0]) * rng_look.uniform(0.8, 1.25, (n_animals, 1))  # dark brown
-    else:
-        colours = np.array([205.0, 215.0, 220.0]) * rng_look.uniform(0.88, 1.08, (n_animals, 1))
-    colours = colours.astype(np.float32)
+    base_colour, brightness = ANIMAL_LOOK[polarity]
+    colours = (np.array(base_colour) * rng_look.uniform(*brightness, (n_animals, 1))).astype(np.float32)
     ids = np.arange(n_animals)
 
-    for _ in range(n_frames):
+    speck_colour = np.array(base_colour, np.float32)
+    all_specks = _render_specks(rng_specks, specks, width, height)
+    n_flickering = int(round(flicker * specks))
+    flickering, static_specks = all_specks[:n_flickering], all_specks[n_flickering:]
+    for x0, y0, opacity in static_specks:
+        _blend(floor, x0, y0, opacity, speck_colour)
+    gain = _illumination(rng_light, width, height, uneven_light) if uneven_light > 0 else None
+    is_still = ids < still
+    is_resting = (ids >= still) & (ids < still + resting)
+    rest_frames = int(round(rest_fraction * n_frames)) if resting else 0
+    rest_start = (n_frames - rest_frames) // 2  # frames rest_start .. rest_start + rest_frames - 1 are alike
+
+    for f in range(n_frames):
         frame = floor.copy()
+        if flickering:
+            for (x0, y0, opacity), factor in zip(flickering, rng_flicker.uniform(*FLICKER_RANGE, n_flickering)):
+                _blend(frame, x0, y0, np.float32(factor) * opacity, speck_colour)
         cols = {k: np.zeros(n_animals) for k in KEYS}
         cols["id"] = ids.copy()
         for i in range(n_animals):
@@ -245,12 +341,15 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
             for name in ("head", "thorax", "abdomen"):
                 cols[f"{name}_x"][i], cols[f"{name}_y"][i] = parts[name]
             cols["angle"][i], cols["length"][i] = heading, length
+        if gain is not None:
+            frame *= gain
         if blur > 0:
             frame = cv2.GaussianBlur(frame, (0, 0), blur)
         if noise > 0:
             frame += rng_noise.normal(0.0, noise, frame.shape[:2]).astype(np.float32)[:, :, None]
         yield np.clip(frame + 0.5, 0, 255).astype(np.uint8), cols
-        colony.step()
+        # the step after frame f makes frame f + 1: resting animals hold it until their last rest frame
+        colony.step(is_still | (is_resting & (rest_start <= f < rest_start + rest_frames - 1)))
 
 
 # ------------------------------------------------------------------------------------- ground truth
