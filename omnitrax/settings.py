@@ -131,6 +131,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("constant_box", 0, "detection", "Constant size",
             "Give every marker a square box of this size instead of the detected box (0: use detected "
             "boxes). Affects boxes only, not detection", min=0, max=_BIG_PX, unit="px"),
+    Setting("animals", 0, "detection", "Number of animals",
+            "How many animals the video shows (0: unknown). When known, blobs of touching animals are split, "
+            "the weakest extra detections of a frame dropped, and the tracker keeps exactly this many "
+            "identities", min=0, max=100_000),
     Setting("backend", "auto", "detection", "Compute device",
             "auto: the GPU when OpenCV offers CUDA, else the CPU",
             choices=(("auto", "Automatic", "Use the GPU when OpenCV offers CUDA, else the CPU"),
@@ -150,13 +154,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("threshold", 0, "background", "Threshold",
             "Grey-level difference from the background that counts as animal (0: automatic, Otsu)",
             min=0, max=254, unit="grey levels"),
-    Setting("min_area", 20, "background", "Min area", "Blobs smaller than this many pixels are noise, not animals",
-            min=0, max=_BIG_AREA, unit="px"),
+    Setting("min_area", 0, "background", "Min area",
+            "Blobs smaller than this many pixels are noise, not animals (0: automatic, learned from the "
+            "video's blob sizes; reported when tracking starts)", min=0, max=_BIG_AREA, unit="px"),
     Setting("max_area", 0, "background", "Max area",
-            "Blobs larger than this many pixels are ignored (0: no limit)", min=0, max=_BIG_AREA, unit="px"),
+            "Blobs larger than this many pixels are ignored (0: automatic, learned from the video)",
+            min=0, max=_BIG_AREA, unit="px"),
     Setting("animal_area", 0, "background", "Animal area",
-            "Typical area of one animal in pixels. When set, blobs of several touching animals are split "
-            "into that many animals (0: off)", min=0, max=_BIG_AREA, unit="px"),
+            "Typical area of one animal in pixels: blobs of several touching animals are split into that "
+            "many animals (0: automatic, the video's commonest blob size)", min=0, max=_BIG_AREA, unit="px"),
+    Setting("background_image", "", "background", "Empty arena image",
+            "An image of the arena without animals, the same size as the video. Empty: the background is "
+            "learned from the video (animals that never move are still found)", path="file"),
     Setting("background_frames", 50, "background", "Background frames",
             "How many frames spread over the clip estimate the background (median)", min=3, max=500,
             unit="frames"),

@@ -36,7 +36,7 @@ def main(argv=None) -> int:
               f"{os.cpu_count()} CPUs")
         with VideoSource(path) as video:
             t = time.perf_counter()
-            detector = BackgroundDetector(polarity="darker").fit(video.sample_frames(50))
+            detector = BackgroundDetector().fit(video.sample_frames(50))
             fit_s = time.perf_counter() - t
 
             t = time.perf_counter()

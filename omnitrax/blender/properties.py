@@ -124,8 +124,11 @@ class OmniTraxPreferences(bpy.types.AddonPreferences):
 def scene_value(props, name: str):
     """One Scene.omnitrax property as the core takes it: `//` paths made absolute, enums lower-cased,
     floats as typed (Blender stores float32: 0.45 reads back as 0.449999988)."""
+    from .. import settings as schema
+
     value = getattr(props, name)
-    if name.endswith("_path"):
+    setting = schema.BY_NAME.get(name)
+    if setting is not None and setting.path:
         return bpy.path.abspath(value) if value else ""
     if isinstance(value, float):
         return float(f"{value:.6g}")

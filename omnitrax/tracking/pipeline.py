@@ -46,13 +46,15 @@ class Seeds:
 def build_detector(settings: TrackingSettings, video=None, mask=None) -> Detector:
     """The detector the settings ask for; the background detector learns its background from `video`."""
     if settings.detector == "background":
-        from .background import BackgroundDetector
+        from .background import BackgroundDetector, read_background_image
 
         if video is None:
             raise OmniTraxError("The background detector needs the video to estimate the background.")
+        empty = read_background_image(settings.background_image) if settings.background_image else None
         detector = BackgroundDetector(
-            polarity=settings.polarity, threshold=settings.threshold or None, min_area=settings.min_area,
-            max_area=settings.max_area or None, animal_area=settings.animal_area or None, mask=mask)
+            polarity=settings.polarity, threshold=settings.threshold or None, min_area=settings.min_area or None,
+            max_area=settings.max_area or None, animal_area=settings.animal_area or None,
+            animals=settings.animals, mask=mask, background=empty)
         detector.fit(video.sample_frames(settings.background_frames))
         return detector
 
@@ -73,7 +75,7 @@ def build_tracker(settings: TrackingSettings):
 
     return Tracker(max_distance=settings.max_distance, max_gap=settings.max_gap, min_length=settings.min_length,
                    cost=settings.cost, process_noise=settings.process_noise,
-                   measurement_noise=settings.measurement_noise)
+                   measurement_noise=settings.measurement_noise, n_animals=settings.animals)
 
 
 @dataclass
@@ -144,14 +146,22 @@ class TrackingRun:
         return self.result()
 
     def result(self) -> Tracks:
-        """Tracks found so far (min_length applied, stitched if asked); frames before a seed excluded."""
+        """Tracks found so far (min_length applied, stitched if asked); frames before a seed excluded.
+
+        With a known number of animals (settings.animals) the tracker fixes the identities: every one is
+        kept whatever its length, and stitching only bridges the gaps it would bridge between tracks.
+        """
         tracks = self._tracker.result()
-        if self.settings.stitch and len(tracks):
+        bridge = max(self.settings.max_gap, 1) * 3
+        if self.settings.stitch and self.settings.animals and len(tracks):
+            from .stitching import fill_gaps
+
+            tracks = fill_gaps(tracks, bridge)
+        elif self.settings.stitch and len(tracks):
             from .stitching import stitch
 
             keep = () if self.seeds is None else [int(i) for i in self.seeds.ids]
-            tracks = stitch(tracks, max_gap=max(self.settings.max_gap, 1) * 3,
-                            max_distance=self.settings.max_distance * 2, keep_ids=keep)
+            tracks = stitch(tracks, max_gap=bridge, max_distance=self.settings.max_distance * 2, keep_ids=keep)
         if self.seeds is not None:
             tracks = tracks.select(tracks.frame > self.seeds.frame)
         return tracks

@@ -114,6 +114,20 @@ def stitch(tracks: Tracks, max_gap: int = 30, max_distance: float = 100.0, keep_
     return Tracks.concat([out] + fills)
 
 
+def fill_gaps(tracks: Tracks, max_gap: int) -> Tracks:
+    """`tracks` plus interpolated rows (predicted=True) in every gap of at most max_gap missing frames
+    inside a track (rows sorted by track, frame)."""
+    if len(tracks) < 2:
+        return tracks
+    same = tracks.track[1:] == tracks.track[:-1]
+    missing = tracks.frame[1:] - tracks.frame[:-1] - 1
+    ends = np.flatnonzero(same & (missing > 0) & (missing <= max_gap))
+    if not len(ends):
+        return tracks
+    fills = [_gap_rows(tracks, int(r), int(r) + 1, int(tracks.track[r])) for r in ends]
+    return Tracks.concat([tracks] + fills)
+
+
 def _gap_rows(tracks: Tracks, end_row: int, start_row: int, tid: int) -> Tracks:
     """Linearly interpolated rows for the frames strictly between two rows, predicted=True."""
     f0, f1 = int(tracks.frame[end_row]), int(tracks.frame[start_row])

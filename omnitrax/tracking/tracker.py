@@ -6,6 +6,10 @@ bipartite graph into connected components and solves each component on its own (
 single-track or single-detection components, `linear_sum_assignment` for the rest). No dense
 tracks x detections matrix is ever built, so a frame costs about O(N log N) in the number of animals.
 
+With a known number of animals (n_animals > 0) the tracker keeps exactly that many identities:
+detections left over after the gated matching go, without a gate, to the identities lost for more
+than max_gap frames (an animal that was lost re-appears somewhere), and identities never end.
+
 Coordinates are pixels with the origin top-left, frames are 0-based video frame indices.
 """
 from __future__ import annotations
@@ -158,10 +162,24 @@ class Tracker:
     cost:         "distance" (centre distance, px) or "iou" (1 - IoU of predicted vs detected box,
                   still gated by centre distance).
     process_noise, measurement_noise: Kalman filter variances (px^2/frame^4 acceleration, px^2).
+    n_animals:    how many animals the video shows (0: unknown, the default). When known:
+                  - at most n_animals identities are made (seeded ones count; while fewer exist,
+                    unmatched detections start them, highest scores first);
+                  - identities never end and are all kept by result() whatever their length; gaps up
+                    to max_gap frames are interpolated, longer ones have no rows. After more than
+                    max_gap frames without a detection an identity is lost: it waits at its last
+                    detected position with zero velocity (gated matching still finds it there), and
+                    its filter restarts at the detection that finds it;
+                  - after the gated matching, the detections still unmatched go to the lost
+                    identities, by least total distance from their last detected positions and with
+                    no gate; the weakest of any detections beyond that are ignored. An identity that
+                    missed only a few frames (<= max_gap) is left to the gated matching, so a false
+                    detection elsewhere does not pull it away.
     """
 
     def __init__(self, max_distance: float = 50.0, max_gap: int = 10, min_length: int = 10,
-                 cost: str = "distance", process_noise: float = 1.0, measurement_noise: float = 1.0):
+                 cost: str = "distance", process_noise: float = 1.0, measurement_noise: float = 1.0,
+                 n_animals: int = 0):
         try:
             max_distance, process_noise, measurement_noise = (
                 float(max_distance), float(process_noise), float(measurement_noise))
@@ -179,16 +197,24 @@ class Tracker:
         for name, value in (("process_noise", process_noise), ("measurement_noise", measurement_noise)):
             if not np.isfinite(value) or value <= 0:
                 raise OmniTraxError(f"Tracker {name} must be a positive number, got {value}.")
+        try:
+            whole = int(n_animals) == n_animals
+        except (TypeError, ValueError, OverflowError):
+            whole = False
+        if not whole or n_animals < 0:
+            raise OmniTraxError(f"Tracker n_animals must be a whole number >= 0 (0: unknown), got {n_animals!r}.")
         self.max_distance = max_distance
         self.max_gap = int(max_gap)
         self.min_length = int(min_length)
         self.cost = str(cost).lower()
+        self.n_animals = int(n_animals)
         self._kf = ConstantVelocityKalman(process_noise, measurement_noise,
                                           velocity_variance=(max_distance / 2.0) ** 2)
         # live tracks, aligned with the filter rows
         self._tid = np.zeros(0, np.int64)  # internal id (creation order)
         self._last = np.zeros(0, np.int64)  # last frame with a detection
         self._wh = np.zeros((0, 2))  # last box size, px
+        self._last_xy = np.zeros((0, 2))  # last detected centre, px
         self._cls = np.zeros(0, np.int64)
         # per internal id
         self._n_detected = _Growing(np.int64, 0)
@@ -202,7 +228,7 @@ class Tracker:
 
     @property
     def n_active(self) -> int:
-        """Number of live tracks (detected now or coasting in a gap)."""
+        """Number of live tracks (detected now or coasting in a gap; with n_animals, every identity)."""
         return len(self._tid)
 
     @property
@@ -280,10 +306,14 @@ class Tracker:
             self._advance(frame)
             self._kf.predict()
         t_idx, d_idx = self._match(xy, boxes)
+        if self.n_animals:
+            self._update_known(frame, xy, boxes, scores, classes, t_idx, d_idx)
+            return
 
         # matched tracks: correct the filter, record the detected positions
         self._kf.update(t_idx, xy[d_idx])
         self._last[t_idx] = frame
+        self._last_xy[t_idx] = xy[d_idx]
         self._wh[t_idx] = boxes[d_idx, 2:]
         self._cls[t_idx] = classes[d_idx]
         tids = self._tid[t_idx]
@@ -312,7 +342,8 @@ class Tracker:
 
         Gap positions (predicted=True) are linear interpolations between the detections either side.
         Tracks with fewer than min_length detections are dropped (seeded tracks are kept); new tracks
-        get dense ids in order of first appearance, starting above the largest seeded id.
+        get dense ids in order of first appearance, starting above the largest seeded id. With
+        n_animals every identity is kept and gaps longer than max_gap frames have no rows.
         """
         if not self._rows:
             return Tracks.empty()
@@ -322,6 +353,8 @@ class Tracker:
         tid, frame, predicted = rows["tid"], rows["frame"], rows["predicted"]
         seeded = self._seeded.view
         valid = seeded | (self._n_detected.view >= self.min_length)
+        if self.n_animals:
+            valid = np.ones(len(seeded), bool)
         keep = valid[tid] & (~predicted | (frame < self._last_detected.view[tid]))
         labels = np.full(len(valid), -1, np.int64)
         labels[seeded] = self._seed_id.view[seeded]
@@ -331,6 +364,8 @@ class Tracker:
         out = Tracks(track=labels[tid[keep]], frame=frame[keep], x=rows["x"][keep], y=rows["y"][keep],
                      width=rows["w"][keep], height=rows["h"][keep], confidence=rows["conf"][keep],
                      cls=rows["cls"][keep], predicted=predicted[keep])
+        if self.n_animals:
+            out = _without_long_gaps(out, self.max_gap)
         _interpolate_gaps(out)
         return out
 
@@ -349,6 +384,7 @@ class Tracker:
         self._tid = np.concatenate([self._tid, tids])
         self._last = np.concatenate([self._last, np.full(len(tids), frame, np.int64)])
         self._wh = np.concatenate([self._wh, np.asarray(wh, np.float64).reshape(-1, 2)])
+        self._last_xy = np.concatenate([self._last_xy, np.asarray(xy, np.float64).reshape(-1, 2)])
         self._cls = np.concatenate([self._cls, np.asarray(cls, np.int64)])
 
     def _emit(self, tids, frame, xy, wh, conf, cls, predicted: bool) -> None:
@@ -363,25 +399,103 @@ class Tracker:
             "predicted": np.full(k, predicted)})
 
     def _emit_unmatched(self, mask, frame) -> None:
+        if self.n_animals:  # lost identities write no rows: a gap longer than max_gap stays empty
+            mask = mask & ((frame - self._last) <= self.max_gap)
         idx = np.flatnonzero(mask)
         self._emit(self._tid[idx], frame, self._kf.positions[idx], self._wh[idx], np.zeros(len(idx)),
                    self._cls[idx], True)
 
     def _drop_expired(self) -> None:
-        """End tracks that could no longer be recovered at the next frame."""
+        """End tracks that could no longer be recovered at the next frame (with n_animals: freeze them)."""
         alive = (self._frame - self._last) <= self.max_gap
         if not alive.all():
+            if self.n_animals:
+                # lost identities wait where they were last seen: zero velocity, so predict() leaves them
+                # there; the covariance is reset each frame, as it would otherwise grow without bound
+                lost = np.flatnonzero(~alive)
+                self._kf.x[lost, :2] = self._last_xy[lost]
+                self._kf.x[lost, 2:] = 0.0
+                self._kf.P[lost] = self._kf.P0
+                return
             self._kf.keep(alive)
-            self._tid, self._last, self._wh, self._cls = (
-                self._tid[alive], self._last[alive], self._wh[alive], self._cls[alive])
+            self._tid, self._last, self._wh, self._cls, self._last_xy = (
+                self._tid[alive], self._last[alive], self._wh[alive], self._cls[alive], self._last_xy[alive])
 
     def _advance(self, frame: int) -> None:
         """Coast all tracks through the frames strictly between the last one and `frame`."""
         while self._frame < frame - 1 and len(self._tid):
+            if self.n_animals and ((self._frame - self._last) > self.max_gap).all():
+                break  # every identity is lost and frozen: nothing moves and no rows are written
             self._kf.predict()
             self._frame += 1
             self._emit_unmatched(np.ones(len(self._tid), bool), self._frame)
             self._drop_expired()
+
+    def _update_known(self, frame, xy, boxes, scores, classes, t_idx, d_idx) -> None:
+        """update() after the gated matching (t_idx, d_idx) when the number of animals is known."""
+        lost = (frame - 1 - self._last) > self.max_gap  # frozen at the last detected position
+        free = lost.copy()  # lost identities that the gated matching did not find
+        free[t_idx] = False
+        free = np.flatnonzero(free)
+        left = np.ones(len(xy), bool)
+        left[d_idx] = False
+        left = np.flatnonzero(left)
+        left = left[np.argsort(-scores[left], kind="stable")]  # strongest first
+        slots = max(self.n_animals - self._n_detected.n, 0)
+        new, left = np.sort(left[:slots]), left[slots:]
+        if len(left) and len(free):
+            r_t, r_d = self._assign_ungated(free, left, xy, scores)
+        else:
+            r_t = r_d = np.zeros(0, np.int64)
+        # gated matches of coasting identities correct the filter; lost identities restart theirs at
+        # the detection that found them (their old velocity means nothing now)
+        coasting = ~lost[t_idx]
+        self._kf.update(t_idx[coasting], xy[d_idx[coasting]])
+        restart_t = np.concatenate([t_idx[~coasting], r_t])
+        restart_d = np.concatenate([d_idx[~coasting], r_d])
+        self._kf.x[restart_t, :2] = xy[restart_d]
+        self._kf.x[restart_t, 2:] = 0.0
+        self._kf.P[restart_t] = self._kf.P0
+        t_idx, d_idx = np.concatenate([t_idx, r_t]), np.concatenate([d_idx, r_d])
+        self._last[t_idx] = frame
+        self._last_xy[t_idx] = xy[d_idx]
+        self._wh[t_idx] = boxes[d_idx, 2:]
+        self._cls[t_idx] = classes[d_idx]
+        tids = self._tid[t_idx]
+        self._n_detected.data[tids] += 1
+        self._last_detected.data[tids] = frame
+        self._emit(tids, frame, xy[d_idx], boxes[d_idx, 2:], scores[d_idx], classes[d_idx], False)
+        unmatched = np.ones(len(self._tid), bool)
+        unmatched[t_idx] = False
+        self._emit_unmatched(unmatched, frame)
+        if len(new):
+            tids = self._new_ids(len(new))
+            self._append_live(tids, xy[new], None, boxes[new, 2:], classes[new], frame)
+            self._n_detected.data[tids] = 1
+            self._last_detected.data[tids] = frame
+            self._emit(tids, frame, xy[new], boxes[new, 2:], scores[new], classes[new], False)
+        self._frame = frame
+        self._drop_expired()
+
+    def _assign_ungated(self, free, left, xy, scores) -> tuple[np.ndarray, np.ndarray]:
+        """Live rows `free` (unmatched lost identities) to detections `left` (strongest first), no gate.
+
+        Every detection is placed when there are enough identities; otherwise the strongest ones
+        are, and among detections of equal score the assignment of least total distance decides.
+        """
+        pos = self._kf.positions[free]
+        d = np.hypot(pos[:, None, 0] - xy[left][None, :, 0], pos[:, None, 1] - xy[left][None, :, 1])
+        k = len(free)
+        if len(left) > k:
+            s = scores[left]
+            cut = s[k - 1]  # left is sorted by score, descending
+            candidate = s >= cut
+            left, d, sure = left[candidate], d[:, candidate], s[candidate] > cut
+            # all k identities get a detection; each one of the cut-off score costs more than any sum
+            # of distances, so every stronger detection is placed first
+            d = d + np.where(sure, 0.0, (float(d.max()) + 1.0) * (k + 1))
+        ri, ci = linear_sum_assignment(d)
+        return free[ri], left[ci]
 
     def _match(self, xy: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n_t, n_d = len(self._tid), len(xy)
@@ -405,6 +519,28 @@ class Tracker:
             known = (wh_t > 0).all(axis=1) & (wh_d > 0).all(axis=1)
             cost = dist + np.where(known, SIZE_CHANGE_WEIGHT * np.abs(wh_t - wh_d).sum(axis=1), 0.0)
         return assign_sparse(ti, di, cost, n_t, n_d)
+
+
+def _without_long_gaps(tracks: Tracks, max_gap: int) -> Tracks:
+    """The rows of `tracks` less the predicted ones in gaps of more than max_gap missed frames."""
+    pred = tracks.predicted
+    if not pred.any():
+        return tracks
+    n = len(tracks)
+    idx = np.arange(n)
+    prev = np.maximum.accumulate(np.where(~pred, idx, -1))
+    nxt = np.minimum.accumulate(np.where(~pred, idx, n)[::-1])[::-1]
+    rows = np.flatnonzero(pred)
+    p, q = prev[rows], nxt[rows]
+    inside = (p >= 0) & (q < n)
+    p, q = np.where(inside, p, rows), np.where(inside, q, rows)
+    inside &= (tracks.track[p] == tracks.track[rows]) & (tracks.track[q] == tracks.track[rows])
+    too_long = ~inside | (tracks.frame[q] - tracks.frame[p] - 1 > max_gap)
+    if not too_long.any():
+        return tracks
+    keep = np.ones(n, bool)
+    keep[rows[too_long]] = False
+    return tracks.select(keep)
 
 
 def _interpolate_gaps(tracks: Tracks) -> None:
