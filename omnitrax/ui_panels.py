@@ -44,6 +44,7 @@ class OMNITRAX_PT_detection(_OmniTraxPanel, bpy.types.Panel):
         layout.use_property_split = True
         s = self.settings(context)
         layout.prop(s, "detector")
+        layout.prop(s, "animals")
         if s.detector == "YOLO":
             layout.prop(s, "model_path")
             layout.prop(s, "weights_path")
@@ -62,9 +63,11 @@ class OMNITRAX_PT_detection(_OmniTraxPanel, bpy.types.Panel):
             col.prop(s, "min_area")
             col.prop(s, "max_area")
             col.prop(s, "animal_area")
+            layout.prop(s, "background_image")
             layout.prop(s, "background_frames")
         layout.prop(s, "constant_box")
         layout.prop(s, "mask")
+        layout.operator("omnitrax.detect_preview", icon="IMAGE_DATA")
 
 
 class OMNITRAX_PT_tracking(_OmniTraxPanel, bpy.types.Panel):

@@ -2,7 +2,7 @@
 import importlib
 
 #: properties first (operators and panels read them), the panels last
-MODULES = (".properties", ".overlay", ".operators.tracking", ".operators.pose",
+MODULES = (".properties", ".overlay", ".operators.tracking", ".operators.detect_preview", ".operators.pose",
            ".operators.datasets", ".operators.settings", "..ui_panels", ".pose_packages")
 
 
