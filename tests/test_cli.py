@@ -84,7 +84,7 @@ def test_track_from_a_detections_file_and_evaluate(clip, tmp_path):
     proc = omnitrax("evaluate", "--gt", gt_file, "--pred", tmp_path / "out" / "dets_tracks.csv")
     assert proc.returncode == 0, proc.stderr
     scores = {k.strip(): float(v) for k, v in (line.split(":") for line in proc.stdout.splitlines())}
-    assert {"MOTA", "IDF1", "HOTA"} <= scores.keys()
+    assert {"MOTA", "IDF1", "HOTA", "fp", "fn", "id_switches", "fragmentations"} <= scores.keys()
     assert scores["IDF1"] >= 0.98 and scores["MOTA"] >= 0.98, scores
 
 

@@ -88,3 +88,57 @@ def test_bad_evaluation_input():
         evaluate(gt, gt, threshold=-1)
     with pytest.raises(OmniTraxError, match="box"):
         evaluate(Tracks(track=[0], frame=[0], x=[1.0], y=[1.0]), gt, match="iou")
+
+
+def one_animal(frames=10):
+    f = np.arange(frames)
+    return Tracks(track=np.zeros(frames, np.int64), frame=f, x=f * 3.0, y=np.full(frames, 50.0))
+
+
+def covering(gt, ids_per_frame):
+    """A prediction on the ground-truth positions: ids_per_frame[f] is the id at frame f, None: nothing."""
+    keep = np.array([i is not None for i in ids_per_frame])
+    ids = np.array([-1 if i is None else i for i in ids_per_frame])
+    return Tracks(track=ids[keep], frame=gt.frame[keep], x=gt.x[keep], y=gt.y[keep])
+
+
+@pytest.mark.parametrize("ids, fn, idsw, frag", [
+    ([5] * 10, 0, 0, 0),
+    ([5, 5, 5, None, None, 5, 5, 5, 5, 5], 2, 0, 1),  # a gap, same id after it
+    ([5, 5, 5, None, None, 6, 6, 6, 6, 6], 2, 1, 1),  # a gap, new id after it: a switch and a fragmentation
+    ([5, 5, 5, 5, 5, 6, 6, 6, 6, 6], 0, 1, 0),  # a switch without a gap is no fragmentation
+    ([None, None, 5, 5, 5, 5, 5, 5, None, None], 4, 0, 0),  # untracked at start and end only: no gap
+    ([5, None, 5, None, None, 5, 5, None, 5, 5], 4, 0, 3),  # three gaps
+    ([None] * 10, 10, 0, 0),
+])
+def test_hand_counted_misses_switches_and_fragmentations(ids, fn, idsw, frag):
+    gt = one_animal()
+    s = evaluate(gt, covering(gt, ids))
+    assert (s["fp"], s["fn"], s["id_switches"], s["fragmentations"]) == (0, fn, idsw, frag)
+    assert s["MOTA"] == pytest.approx(1 - (fn + idsw) / 10)
+
+
+def test_hand_counted_false_positives():
+    gt = one_animal()
+    pred = covering(gt, [5] * 10)
+    far = Tracks(track=[8, 8, 8, 9], frame=[0, 1, 2, 2], x=[300.0] * 4, y=[300.0] * 4)
+    outside = Tracks(track=[8], frame=[50], x=[0.0], y=[50.0])  # frame 50 has no ground truth: not scored
+    s = evaluate(gt, Tracks.concat([pred, far, outside]))
+    assert (s["fp"], s["fn"], s["id_switches"], s["fragmentations"]) == (4, 0, 0, 0)
+    assert s["MOTA"] == pytest.approx(1 - 4 / 10) and s["precision"] == pytest.approx(10 / 14)
+    # a prediction off by more than the threshold is both a false positive and a miss
+    off = covering(gt, [5] * 10)
+    off.y[3] += 25.0
+    s = evaluate(gt, off, threshold=20)
+    assert (s["fp"], s["fn"], s["id_switches"], s["fragmentations"]) == (1, 1, 0, 1)
+
+
+def test_two_animals_swap_counts():
+    gt = two_animals(20)
+    swapped = gt.with_ids({})
+    late = swapped.frame >= 10
+    swapped.track[late] = 1 - swapped.track[late]
+    s = evaluate(gt, swapped)
+    assert (s["fp"], s["fn"], s["id_switches"], s["fragmentations"]) == (0, 0, 2, 0)
+    assert set(s) >= {"MOTA", "IDF1", "HOTA", "precision", "recall", "id_switches", "DetA", "AssA", "fp", "fn",
+                      "fragmentations"}

@@ -113,17 +113,43 @@ def test_legacy_needs_a_frame_height(tmp_path):
 
 # --- MOTChallenge ---------------------------------------------------------------------------------
 
-def test_mot_round_trip_one_based_frames(tmp_path):
+def test_mot_round_trip_one_based_frames_and_ids(tmp_path):
     t = _sample().select(~_sample().predicted)
     path = mot.write_mot(tmp_path / "out" / "res.txt", t)
     first = path.read_text().splitlines()[0].split(",")
     assert first[0] == "6" and first[7:] == ["-1", "-1", "-1"]  # frame 5 -> 6
+    at_5 = t.track[t.frame == 5].min()
+    assert first[1] == str(at_5 + 1)  # the smallest track id at frame 5, written 1-based
+    ids_in_file = sorted({int(line.split(",")[1]) for line in path.read_text().splitlines()})
+    assert ids_in_file == [2, 5, 10]  # tracks 1, 4, 9, written 1-based
     back = mot.read_tracks(path)
     assert back.track.tolist() == t.track.tolist() and back.frame.tolist() == t.frame.tolist()
     np.testing.assert_allclose(back.x, t.x, atol=1e-3)
     np.testing.assert_allclose(back.width, t.width, atol=1e-3)
     np.testing.assert_allclose(back.confidence, t.confidence, atol=1e-4)
     assert mot.write_mot(tmp_path / "again.txt", back).read_bytes() == path.read_bytes()
+
+
+def test_mot_track_zero_is_id_one_and_round_trips(tmp_path):
+    t = Tracks(track=[0, 0, 3], frame=[0, 1, 0], x=[5.0, 6.0, 50.0], y=[5.0, 5.0, 9.0], width=[2.0] * 3,
+               height=[2.0] * 3)
+    path = mot.write_mot(tmp_path / "res.txt", t)
+    assert [line.split(",")[1] for line in path.read_text().splitlines()] == ["1", "4", "1"]
+    assert mot.read_tracks(path).track.tolist() == [0, 0, 3]
+    with pytest.raises(OmniTraxError, match="track ids must be >= 0"):
+        mot.write_mot(tmp_path / "neg.txt", t.with_ids({0: -1}))
+
+
+@pytest.mark.parametrize("ids, expected", [
+    ([1, 2, 7], [0, 1, 6]),  # MOTChallenge ground truth / results: 1-based
+    ([0, 1, 6], [0, 1, 6]),  # written 0-based by another tool: an id 0 means keep the ids
+    ([3, 5, 5], [2, 4, 4]),  # all >= 1: read as 1-based even when 1 itself is absent
+])
+def test_mot_reads_one_and_zero_based_ids(tmp_path, ids, expected):
+    path = tmp_path / "gt.txt"
+    path.write_text("".join(f"{f + 1},{i},10,20,4,6,1,1,1\n" for f, i in enumerate(ids)))
+    back = mot.read_tracks(path)
+    assert sorted(zip(back.frame.tolist(), back.track.tolist())) == list(enumerate(expected))
 
 
 def test_mot_detections_by_zero_based_frame_with_classes(tmp_path):

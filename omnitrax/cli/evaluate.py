@@ -1,4 +1,4 @@
-"""`omnitrax evaluate`: score tracks against ground truth (MOTA, IDF1, HOTA)."""
+"""`omnitrax evaluate`: score tracks against ground truth (MOTA, IDF1, HOTA, FP, FN, ID switches, fragmentations)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,8 @@ from ..errors import OmniTraxError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="score tracks against ground truth (MOTA, IDF1, HOTA)")
+    p = sub.add_parser("evaluate", help="score tracks against ground truth (MOTA, IDF1, HOTA, FP, FN, "
+                                        "ID switches, fragmentations)")
     p.add_argument("--gt", required=True, help="ground-truth tracks (.csv or MOTChallenge .txt)")
     p.add_argument("--pred", required=True, help="predicted tracks (.csv or MOTChallenge .txt)")
     p.add_argument("--match", choices=("distance", "iou"), default="distance")
@@ -38,8 +39,8 @@ def run(args) -> int:
 
     gt, pred = _load_tracks(args.gt), _load_tracks(args.pred)
     scores = evaluate(gt, pred, threshold=args.threshold, match=args.match)
-    for key in ("MOTA", "IDF1", "HOTA", "precision", "recall", "id_switches"):
+    for key in ("MOTA", "IDF1", "HOTA", "precision", "recall", "fp", "fn", "id_switches", "fragmentations"):
         if key in scores:
             value = scores[key]
-            print(f"{key:>12}: {value:.4f}" if isinstance(value, float) else f"{key:>12}: {value}")
+            print(f"{key:>14}: {value:.4f}" if isinstance(value, float) else f"{key:>14}: {value}")
     return 0

@@ -1,4 +1,4 @@
-"""Tracking scores against ground truth: MOTA, IDF1, precision, recall, id switches and HOTA.
+"""Tracking scores against ground truth: MOTA, IDF1, HOTA, precision, recall and the error counts.
 
 CLEAR-MOT and identity scores come from the `motmetrics` package (1.4.0). motmetrics 1.4.0 has no
 HOTA, so HOTA is computed here from its definition (Luiten et al., "HOTA: A Higher Order Metric for
@@ -8,6 +8,12 @@ ground truth and predictions are matched one-to-one by the Hungarian algorithm o
 similarity x global alignment score (how much the two identities overlap over the whole sequence),
 as in the paper's reference implementation; a match counts as a true positive at alpha when its
 similarity is >= alpha.
+
+Counts (CLEAR MOT, from motmetrics, over the scored frames): `fp` predicted positions matched to no
+ground truth, `fn` ground-truth positions matched to no prediction, `id_switches` ground-truth positions
+matched to another predicted identity than at their previous match, `fragmentations` the times a
+ground-truth trajectory goes from tracked to untracked and is tracked again later (a gap in its
+coverage; a switch without a gap is not a fragmentation). MOTA = 1 - (fn + fp + id_switches) / positions.
 
 Matching: match="distance" compares centres (pixels); a pair is allowed within `threshold` px
 (default 20) and its HOTA similarity is max(0, 1 - d / threshold). match="iou" compares boxes; a pair
@@ -101,7 +107,8 @@ def hota(frames_gt: list[Tracks], frames_pred: list[Tracks], similarities: list[
 def evaluate(gt: Tracks, pred: Tracks, threshold=None, match: str = "distance") -> dict:
     """Scores of `pred` against `gt`: MOTA, IDF1, HOTA, precision, recall (floats), id_switches (int).
 
-    Also DetA and AssA (HOTA's detection and association parts). A score that is undefined
+    Also DetA and AssA (HOTA's detection and association parts) and the counts fp, fn and
+    fragmentations (ints; see the module docstring). A score that is undefined
     (e.g. precision of an empty prediction) is reported as 0.0.
     """
     import motmetrics as mm
@@ -135,13 +142,17 @@ def evaluate(gt: Tracks, pred: Tracks, threshold=None, match: str = "distance") 
             similarities.append(sim)
             acc.update(g.track.tolist(), p.track.tolist(), dist, frameid=f)
         summary = mm.metrics.create().compute(
-            acc, metrics=["mota", "idf1", "precision", "recall", "num_switches"], name="run")
+            acc, metrics=["mota", "idf1", "precision", "recall", "num_switches", "num_false_positives", "num_misses",
+                         "num_fragmentations"], name="run")
 
     def value(name):
         v = float(summary[name].iloc[0])
         return v if np.isfinite(v) else 0.0
 
     scores = {"MOTA": value("mota"), "IDF1": value("idf1"), "precision": value("precision"),
-              "recall": value("recall"), "id_switches": int(value("num_switches"))}
+              "recall": value("recall"), "id_switches": int(value("num_switches")),
+              "fp": int(value("num_false_positives")), "fn": int(value("num_misses")),
+              "fragmentations": int(value("num_fragmentations"))}
     scores.update(hota(frames_gt, frames_pred, similarities))
-    return {k: scores[k] for k in ("MOTA", "IDF1", "HOTA", "precision", "recall", "id_switches", "DetA", "AssA")}
+    return {k: scores[k] for k in ("MOTA", "IDF1", "HOTA", "precision", "recall", "id_switches", "DetA", "AssA",
+                                  "fp", "fn", "fragmentations")}

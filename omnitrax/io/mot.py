@@ -3,6 +3,14 @@
 Pixels with the origin top-left; boxes as (left, top, width, height). In memory frames are 0-based
 video frame indices (file frame - 1). Lines may have 6 to 10 comma-separated columns; when column 8
 is present and >= 0 it is read as the class id (MOT ground truth files keep the class there).
+
+Track ids: MOTChallenge ids start at 1, OmniTrax's track ids at 0. write_mot writes id + 1 (track_0 is
+id 1 in the file). read_tracks reads a file whose ids are all >= 1 as 1-based and subtracts 1, so what
+write_mot wrote reads back with exactly the ids it had, and MOTChallenge ground truth and results get
+0-based ids like our own tracks. A file that has an id 0 (or below) was written 0-based by some other
+tool: its ids are kept as they are. Either way the identities (which rows are one track) are never
+changed, only the numbers. Detection files (id -1, or any id) are read by read_detections, which
+ignores the id column.
 """
 from __future__ import annotations
 
@@ -18,11 +26,13 @@ from .tracks_csv import load_numbers
 
 
 def write_mot(path, tracks: Tracks) -> Path:
-    """Write `tracks` as MOTChallenge results (`frame+1,id,left,top,w,h,conf,-1,-1,-1`)."""
+    """Write `tracks` as MOTChallenge results (`frame+1,id+1,left,top,w,h,conf,-1,-1,-1`), 1-based ids."""
     t = tracks
+    if len(t) and t.track.min() < 0:
+        raise OmniTraxError(f"Cannot write track id {int(t.track.min())} to a MOT file: track ids must be >= 0.")
     order = np.lexsort((t.track, t.frame))  # MOT files are sorted by frame, then id
     boxes = t.boxes()[order]
-    cols = zip((t.frame[order] + 1).tolist(), t.track[order].tolist(), boxes[:, 0].tolist(), boxes[:, 1].tolist(),
+    cols = zip((t.frame[order] + 1).tolist(), (t.track[order] + 1).tolist(), boxes[:, 0].tolist(), boxes[:, 1].tolist(),
                boxes[:, 2].tolist(), boxes[:, 3].tolist(), t.confidence[order].tolist())
     lines = [f"{f},{i},{l:.3f},{tp:.3f},{w:.3f},{h:.3f},{c:.4f},-1,-1,-1" for f, i, l, tp, w, h, c in cols]
     with writing(path) as path, open(path, "w", newline="\n", encoding="utf-8") as f:
@@ -93,10 +103,17 @@ def _classes(table: np.ndarray) -> np.ndarray:
 
 
 def read_tracks(path) -> Tracks:
-    """Tracks from a MOTChallenge file (ground truth or results): the id column is the track id."""
+    """Tracks from a MOTChallenge file (ground truth or results).
+
+    Track id = file id - 1 when every id in the file is >= 1 (MOTChallenge's 1-based ids, and what
+    write_mot writes), else the file id (a 0-based file); see the module docstring.
+    """
     table = _read_table(path)
     left, top, w, h = table[:, 2], table[:, 3], table[:, 4], table[:, 5]
-    return Tracks(track=table[:, 1].astype(np.int64), frame=table[:, 0].astype(np.int64) - 1,
+    ids = table[:, 1].astype(np.int64)
+    if ids.min() >= 1:
+        ids = ids - 1
+    return Tracks(track=ids, frame=table[:, 0].astype(np.int64) - 1,
                   x=left + w / 2.0, y=top + h / 2.0, width=w, height=h, confidence=table[:, 6],
                   cls=_classes(table), predicted=np.zeros(len(table), bool))
 
