@@ -115,6 +115,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("confidence", 0.5, "detection", "Confidence",
             "Detections scoring below this are ignored. Lower it if animals are missed, raise it if the "
             "background produces false detections", min=0.0, max=1.0),
+    Setting("low_confidence", 0.0, "detection", "Low confidence",
+            "YOLO: detections between this and Confidence may only continue existing tracks, never start "
+            "one (two-stage matching, as ByteTrack), so animals that are briefly hard to see stay tracked. "
+            "0: off (detections below Confidence are ignored)", min=0.0, max=1.0),
     Setting("nms", 0.45, "detection", "Overlap (NMS)",
             "Boxes overlapping more than this (IoU) are merged into the best one. Raise it when animals "
             "touch and one of them disappears", min=0.0, max=1.0),
@@ -170,12 +174,17 @@ SETTINGS: tuple[Setting, ...] = (
             "How many frames spread over the clip estimate the background (median)", min=3, max=500,
             unit="frames"),
     # --- tracker -------------------------------------------------------------------------------------
-    Setting("max_distance", 50.0, "tracker", "Max distance",
-            "A detection further than this from a track's predicted position cannot join it. About the "
-            "distance an animal moves in a few frames", min=1.0, max=float(_BIG_PX), unit="px"),
+    Setting("max_distance", 0.0, "tracker", "Max distance",
+            "A cap on how far a detection may lie from a track's predicted position to join it (0: no cap). "
+            "The gate itself follows each animal's size and the track's uncertainty, so 0 suits 10 px ants "
+            "and 200 px animals alike", min=0.0, max=float(_BIG_PX), unit="px"),
     Setting("max_gap", 10, "tracker", "Max gap",
             "Frames a track survives without detections (bridged by its motion model) before it ends",
             min=0, max=100_000, unit="frames"),
+    Setting("confirm", 3, "tracker", "Confirm after",
+            "A new track counts only after this many detections in a row (then from its first one); "
+            "false detections rarely last that long. 1: every detection starts a track at once",
+            min=1, max=1000, unit="frames"),
     Setting("min_length", 10, "tracker", "Min length",
             "Tracks with fewer detections than this are discarded as noise", min=1, max=100_000, unit="frames"),
     Setting("cost", "distance", "tracker", "Match by",

@@ -201,7 +201,8 @@ def spread(frames, n=50):
 
 
 @pytest.mark.parametrize("polarity,expected", [("dark_on_light", "darker"), ("light_on_dark", "lighter")])
-@pytest.mark.parametrize("hard", [{}, {"specks": 40, "flicker": 0.3, "uneven_light": 0.8}], ids=["plain", "specks+light"])
+@pytest.mark.parametrize("hard", [{}, {"specks": 40, "flicker": 0.3, "uneven_light": 0.8}],
+                         ids=["plain", "specks+light"])
 def test_animals_that_rest_or_never_move_are_found_in_every_frame(polarity, expected, hard):
     # 2 of 8 never move, 3 rest for the middle 80% of the clip: the median learns all 5 into the background
     frames = clip(polarity, n_frames=200, seed=5, n_animals=8, still=2, resting=3, width=480, height=360, **hard)

@@ -78,7 +78,7 @@ def test_parallel_batch_equals_track_command_and_rerun_skips(clips, tmp_path):
     assert stamps == {v.stem: (out / v.stem / "done.json").stat().st_mtime_ns for v in videos}
 
     # a changed settings file reruns the video and replaces its outputs
-    changed = write_settings(tmp_path / "changed.yaml", TrackingSettings(detector="BACKGROUND", min_length=30), None)
+    changed = write_settings(tmp_path / "changed.yaml", TrackingSettings(detector="BACKGROUND", threshold=120), None)
     third = _run([videos[0], "--out", out, "--settings", changed])
     assert third.returncode == 0, third.stderr
     assert _summary(out)["ants_a"]["status"] == "done"

@@ -62,3 +62,11 @@ def test_panels_offer_the_tracking_and_correction_operators(drawn):
 
 def test_clip_panel_shows_the_clip_size(drawn):
     assert any(e[0] == "label" and "64x48" in e[1] for e in drawn["OMNITRAX_PT_clip"])
+
+
+def test_every_scene_setting_of_the_schema_is_in_a_panel(drawn):
+    from omnitrax import settings as schema
+
+    drawn_props = {entry[2] for _, entry in _entries(drawn, "prop")}
+    missing = sorted(s.name for s in schema.SETTINGS if s.scene and s.name not in drawn_props)
+    assert not missing, f"settings no panel shows: {missing}"

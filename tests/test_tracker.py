@@ -5,7 +5,8 @@ from scipy.spatial import cKDTree
 
 from omnitrax.errors import OmniTraxError
 from omnitrax.io.evaluate import evaluate
-from omnitrax.tracking.tracker import Tracker, assign_sparse
+from omnitrax.tracking.assignment import assign_min_cost, assign_sparse
+from omnitrax.tracking.tracker import Tracker
 from omnitrax.tracking.tracks import Tracks
 
 
@@ -198,7 +199,7 @@ def test_animals_of_different_size_walking_over_each_other_keep_their_ids():
     rng = np.random.default_rng(3)
     tracker = Tracker(max_distance=30, min_length=1)
     for f in range(60):
-        gap = 3.0 if 20 <= f < 40 else 30.0
+        gap = float(np.interp(f, [0, 12, 20, 40, 48, 60], [30, 30, 3, 3, 30, 30]))  # they close in and part
         xy = np.array([[100.0 + 2 * f, 100.0], [100.0 + 2 * f, 100.0 + gap]]) + rng.normal(0, 1, (2, 2))
         sizes = np.array([[20.0, 8.0], [30.0, 12.0]])
         boxes = np.c_[xy - sizes / 2, sizes]
@@ -210,7 +211,8 @@ def test_animals_of_different_size_walking_over_each_other_keep_their_ids():
         assert len(set(result.for_track(tid).width.tolist())) == 1  # one animal per track throughout
 
 
-@pytest.mark.parametrize("kwargs", [dict(max_distance=0), dict(max_distance=-3), dict(max_gap=-1),
+@pytest.mark.parametrize("kwargs", [dict(max_distance=float("inf")), dict(max_distance=-3), dict(max_gap=-1),
+                                    dict(confirm=0), dict(confirm=2.5), dict(high_score=1.5),
                                     dict(max_gap=1.5), dict(min_length=0), dict(cost="mahalanobis"),
                                     dict(process_noise=0), dict(measurement_noise=float("nan")),
                                     dict(max_distance="far")])
@@ -278,3 +280,20 @@ def test_seeding_mid_run_coasts_live_tracks_to_the_seed_frame():
     assert result.for_track(51).frame.tolist() == list(range(10))
     assert result.for_track(51).predicted.tolist() == [False] * 5 + [True, True] + [False] * 3
     assert result.for_track(50).frame.tolist() == [6, 7, 8, 9]
+
+
+def test_tentative_tracks_need_a_run_of_detections_unless_the_run_is_shorter():
+    """confirm=3: a detection seen twice then lost is noise; a run of two frames keeps what it saw."""
+    steady, flicker = np.array([[10.0, 10.0]]), np.array([[200.0, 200.0]])
+    tracker = Tracker(min_length=1, confirm=3)
+    for f in range(10):
+        tracker.update(f, np.vstack([steady, flicker]) if f in (3, 4) else steady)
+    assert tracker.result().ids() == [0]  # the two-frame flicker never became a track
+    short = Tracker(min_length=1, confirm=3)
+    for f in range(2):
+        short.update(f, np.vstack([steady, flicker]))
+    assert short.result().ids() == [0, 1] and len(short.result()) == 4
+    late = Tracker(min_length=1, confirm=3)
+    for f in range(10):
+        late.update(f, np.vstack([steady, flicker]) if f >= 8 else steady)
+    assert late.result().ids() == [0]  # two frames at the end of a long run: not yet an animal

@@ -50,7 +50,7 @@ def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = 
 
     names maps track id -> Blender track name (seeded tracks keep the user's names); other ids get
     `track_<id>`. Returns the id -> name map used. Boxes give the pattern area (`constant_size` px
-    overrides them); the search area is the pattern grown by `search_px` on each side.
+    overrides them); the search area is the pattern grown by `search_px` on each side (0: by its own size).
     """
     names = dict(names or {})
     width, height = clip_size(clip)
@@ -95,9 +95,11 @@ def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = 
         track.markers.foreach_set("co", co.ravel())
         track.markers.foreach_set("mute", mute)
         track.markers.foreach_set("pattern_corners", corners.ravel())
-        grow = box_size_to_marker([[search_px, search_px]], width, height)[0]
-        pattern_min = corners.min(axis=1) - grow
-        pattern_max = corners.max(axis=1) + grow
+        pattern_min, pattern_max = corners.min(axis=1), corners.max(axis=1)
+        # the search area: the pattern grown by search_px, or (0) by the pattern's own size
+        grow = box_size_to_marker([[search_px, search_px]], width, height) if search_px else pattern_max - pattern_min
+        pattern_min = pattern_min - grow
+        pattern_max = pattern_max + grow
         track.markers.foreach_set("search_min", pattern_min.astype(np.float32).ravel())
         track.markers.foreach_set("search_max", pattern_max.astype(np.float32).ravel())
 

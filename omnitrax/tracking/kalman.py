@@ -56,13 +56,20 @@ class ConstantVelocityKalman:
         """(N, 2) current velocity estimates in pixels per frame."""
         return self.x[:, 2:]
 
-    def add(self, xy, velocities=None) -> np.ndarray:
-        """Start filters at positions xy (M, 2) (velocities (M, 2), default 0); returns their indices."""
+    def add(self, xy, velocities=None, velocity_variance=None) -> np.ndarray:
+        """Start filters at positions xy (M, 2) (velocities (M, 2), default 0); returns their indices.
+
+        velocity_variance (M,): each filter's initial velocity variance instead of P0's (e.g. scaled
+        to the animal's size)."""
         xy = np.asarray(xy, np.float64).reshape(-1, 2)
         v = np.zeros_like(xy) if velocities is None else np.asarray(velocities, np.float64).reshape(-1, 2)
         start = len(self.x)
         self.x = np.concatenate([self.x, np.hstack([xy, v])])
-        self.P = np.concatenate([self.P, np.broadcast_to(self.P0, (len(xy), 4, 4))])
+        P = np.broadcast_to(self.P0, (len(xy), 4, 4))
+        if velocity_variance is not None:
+            P = P.copy()
+            P[:, 2, 2] = P[:, 3, 3] = np.asarray(velocity_variance, np.float64).reshape(-1)
+        self.P = np.concatenate([self.P, P])
         return np.arange(start, start + len(xy))
 
     def keep(self, mask) -> None:

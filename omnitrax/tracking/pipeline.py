@@ -65,17 +65,37 @@ def build_detector(settings: TrackingSettings, video=None, mask=None) -> Detecto
     names = settings.names_path or (str(resources.default_yolo_names()) if not settings.model_path else None)
     return YoloDetector(
         model, settings.weights_path or None, input_size=settings.network_size,
-        confidence=settings.confidence, nms=settings.nms, min_size=settings.min_box,
+        confidence=min(settings.confidence, settings.low_confidence or 1.0), nms=settings.nms,
+        min_size=settings.min_box,
         max_size=settings.max_box or float("inf"), constant_size=settings.constant_box or None,
         names_path=names, mask=mask, backend=settings.backend)
 
 
-def build_tracker(settings: TrackingSettings):
+def build_tracker(settings: TrackingSettings, two_stage: bool = False, scored: bool = True):
+    """The tracker the settings ask for. two_stage: the detector is YOLO, so detections below
+    settings.confidence (down to low_confidence) only continue tracks; scored: the detections' scores
+    are confidences (not the background detector's contrasts)."""
     from .tracker import Tracker
 
+    high = settings.confidence if two_stage and 0 < settings.low_confidence < settings.confidence else 0.0
     return Tracker(max_distance=settings.max_distance, max_gap=settings.max_gap, min_length=settings.min_length,
                    cost=settings.cost, process_noise=settings.process_noise,
-                   measurement_noise=settings.measurement_noise, n_animals=settings.animals)
+                   measurement_noise=settings.measurement_noise, n_animals=settings.animals,
+                   confirm=settings.confirm, high_score=high, scored=scored)
+
+
+STITCH_SIZES = 5.0  # automatic stitching reach: this many typical box sizes ...
+STITCH_UNKNOWN = 100.0  # ... or this many px when the tracks have no boxes
+
+
+def stitch_distance(tracks: Tracks, max_distance: float) -> float:
+    """How far (px) a track's end may lie from the next one's start to be joined: twice the user's
+    max_distance, else a few typical animal sizes of these tracks."""
+    if max_distance:
+        return 2.0 * max_distance
+    size = np.sqrt(np.maximum(tracks.width, 0) * np.maximum(tracks.height, 0))
+    size = size[size > 0]
+    return STITCH_SIZES * float(np.median(size)) if len(size) else STITCH_UNKNOWN
 
 
 @dataclass
@@ -110,7 +130,9 @@ class TrackingRun:
             raise OmniTraxError(f"Frame range {self.start}..{self.stop - 1} is empty or outside the video.")
         if self.detections is None and self.detector is None:
             self.detector = build_detector(self.settings, self._video, self.mask)
-        self._tracker = build_tracker(self.settings)
+        from_detector = self.detections is None
+        self._tracker = build_tracker(self.settings, two_stage=from_detector and self.settings.detector == "yolo",
+                                      scored=not (from_detector and self.settings.detector == "background"))
         if self.seeds is not None and len(self.seeds.ids):
             s = self.seeds
             self._tracker.seed(s.ids, s.xy, velocities=s.velocities, boxes=s.boxes, frame=s.frame)
@@ -161,7 +183,8 @@ class TrackingRun:
             from .stitching import stitch
 
             keep = () if self.seeds is None else [int(i) for i in self.seeds.ids]
-            tracks = stitch(tracks, max_gap=bridge, max_distance=self.settings.max_distance * 2, keep_ids=keep)
+            tracks = stitch(tracks, max_gap=bridge, max_distance=stitch_distance(tracks, self.settings.max_distance),
+                            keep_ids=keep)
         if self.seeds is not None:
             tracks = tracks.select(tracks.frame > self.seeds.frame)
         return tracks

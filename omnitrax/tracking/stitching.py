@@ -8,7 +8,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..errors import OmniTraxError
-from .tracker import assign_sparse
+from .assignment import assign_sparse
 from .tracks import Tracks
 
 VELOCITY_WINDOW = 10  # frames at a track's end used to estimate its end velocity

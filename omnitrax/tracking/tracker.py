@@ -1,10 +1,13 @@
 """Multi-object tracker: batched Kalman prediction, gated sparse assignment, buffer-and-recover.
 
 Per frame the tracker predicts every live track one step (constant velocity), finds the
-track/detection pairs whose centres lie within `max_distance` with KD-trees, splits that sparse
-bipartite graph into connected components and solves each component on its own (closed form for
-single-track or single-detection components, `linear_sum_assignment` for the rest). No dense
+track/detection pairs whose centres lie within each track's gate (in the animal's own size, grown with
+the prediction's uncertainty, capped by `max_distance` when given) with KD-trees, and chooses the pairs
+of least total cost where leaving a track or a detection unmatched costs too, solving each connected
+component of that sparse bipartite graph on its own (omnitrax.tracking.assignment). No dense
 tracks x detections matrix is ever built, so a frame costs about O(N log N) in the number of animals.
+New tracks are tentative until confirmed by a run of detections; a track found again after a gap
+takes the velocity of the straight path from its last detection (observation-centric, as OC-SORT).
 
 With a known number of animals (n_animals > 0) the tracker keeps exactly that many identities:
 detections left over after the gated matching go, without a gate, to the identities lost for more
@@ -16,118 +19,33 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import OmniTraxError
+from .assignment import assign_min_cost
 from .geometry import paired_box_iou
 from .kalman import ConstantVelocityKalman
 from .tracks import Tracks
 
 COSTS = ("distance", "iou")
 # in "iou" mode, a small distance term breaks ties between pairs whose boxes do not overlap
-SIZE_CHANGE_WEIGHT = 0.5  # cost per pixel of box width + height change, next to centre distance
+SIZE_CHANGE_WEIGHT = 0.7  # cost per pixel of box width + height change, next to centre distance
 _IOU_DISTANCE_WEIGHT = 1e-3
-
-
-def assign_sparse(rows, cols, costs, n_rows: int, n_cols: int) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one assignment over candidate pairs (rows[k], cols[k]) with costs[k].
-
-    Within each connected component of the candidate graph it finds the largest number of pairs
-    and, among those, the smallest total cost. Returns matched (row indices, col indices), sorted
-    by row. Ties are broken by pair order, so the result is deterministic.
-    """
-    rows = np.asarray(rows, np.int64)
-    cols = np.asarray(cols, np.int64)
-    costs = np.asarray(costs, np.float64)
-    if not len(rows):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols + n_rows)), shape=(n_rows + n_cols,) * 2)
-    n_comp, labels = connected_components(graph, directed=False)
-    label = labels[rows]
-    rows_in = np.bincount(labels[:n_rows], minlength=n_comp)
-    cols_in = np.bincount(labels[n_rows:], minlength=n_comp)
-    simple = (rows_in[label] == 1) | (cols_in[label] == 1)
-
-    out_r, out_c = [], []
-    # a component with one row or one column: its cheapest pair (at most one pair is possible)
-    s = np.flatnonzero(simple)
-    if len(s):
-        order = s[np.lexsort((s, costs[s], label[s]))]
-        first = np.r_[True, label[order][1:] != label[order][:-1]]
-        best = order[first]
-        out_r.append(rows[best])
-        out_c.append(cols[best])
-    # the rest: a small dense problem per component
-    c = np.flatnonzero(~simple)
-    if len(c):
-        c = c[np.argsort(label[c], kind="stable")]
-        lab = label[c]
-        # local row / column numbers inside each component, without a per-component np.unique
-        r_ids, r_local, r_start = _local_index(lab, rows[c])
-        c_ids, c_local, c_start = _local_index(lab, cols[c])
-        starts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1]])
-        ends = np.r_[starts[1:], len(c)]
-        k_all = costs[c]
-        r_start, c_start = np.asarray(r_start), np.asarray(c_start)
-        two_by_two = (np.diff(r_start) == 2) & (np.diff(c_start) == 2)
-        # 2 x 2 components (the common case) in closed form: compare the two diagonals
-        comp_of_pair = np.repeat(np.arange(len(starts)), ends - starts)
-        sel = two_by_two[comp_of_pair]
-        if sel.any():
-            comp22 = np.flatnonzero(two_by_two)
-            slot = np.full(len(starts), -1)
-            slot[comp22] = np.arange(len(comp22))
-            m = np.full((len(comp22), 2, 2), np.inf)
-            m[slot[comp_of_pair[sel]], r_local[sel], c_local[sel]] = k_all[sel]
-            diag_a = (m[:, 0, 0], m[:, 1, 1])
-            diag_b = (m[:, 0, 1], m[:, 1, 0])
-            n_a = np.isfinite(diag_a[0]).astype(int) + np.isfinite(diag_a[1])
-            n_b = np.isfinite(diag_b[0]).astype(int) + np.isfinite(diag_b[1])
-            cost_a = np.where(np.isfinite(diag_a[0]), diag_a[0], 0) + np.where(np.isfinite(diag_a[1]), diag_a[1], 0)
-            cost_b = np.where(np.isfinite(diag_b[0]), diag_b[0], 0) + np.where(np.isfinite(diag_b[1]), diag_b[1], 0)
-            use_a = (n_a > n_b) | ((n_a == n_b) & (cost_a <= cost_b))
-            for local_r in (0, 1):
-                local_c = np.where(use_a, local_r, 1 - local_r)
-                ok = np.isfinite(m[np.arange(len(comp22)), local_r, local_c])
-                out_r.append(r_ids[r_start[comp22[ok]] + local_r])
-                out_c.append(c_ids[c_start[comp22[ok]] + local_c[ok]])
-        # larger components: a small dense problem each
-        for comp in np.flatnonzero(~two_by_two).tolist():
-            a, b = starts[comp], ends[comp]
-            r0, r1 = r_start[comp], r_start[comp + 1]
-            c0, c1 = c_start[comp], c_start[comp + 1]
-            k = k_all[a:b]
-            forbidden = (float(k.max()) + 1.0) * (min(r1 - r0, c1 - c0) + 1)
-            matrix = np.full((r1 - r0, c1 - c0), forbidden)
-            matrix[r_local[a:b], c_local[a:b]] = k
-            ri, ci = linear_sum_assignment(matrix)
-            ok = matrix[ri, ci] < forbidden
-            out_r.append(r_ids[r0 + ri[ok]])
-            out_c.append(c_ids[c0 + ci[ok]])
-    r = np.concatenate(out_r)
-    col = np.concatenate(out_c)
-    order = np.argsort(r, kind="stable")
-    return r[order], col[order]
-
-
-def _local_index(group: np.ndarray, values: np.ndarray):
-    """For values grouped by `group` (group sorted ascending): the distinct values of each group,
-    concatenated group by group (ids), each value's position within its group's distinct values
-    (local), and where each group's distinct values start in ids (starts, one extra at the end)."""
-    order = np.lexsort((values, group))
-    g, v = group[order], values[order]
-    new = np.r_[True, (g[1:] != g[:-1]) | (v[1:] != v[:-1])]
-    uid = np.cumsum(new) - 1
-    ids = v[new]
-    group_of_id = g[new]
-    starts = np.flatnonzero(np.r_[True, group_of_id[1:] != group_of_id[:-1]])
-    starts = np.r_[starts, len(ids)]
-    first_uid_of_group = np.repeat(starts[:-1], np.diff(starts))  # per distinct value
-    local = np.empty(len(values), np.int64)
-    local[order] = uid - first_uid_of_group[uid]
-    return ids, local, starts.tolist()
+# gating in the object's own scale: a detection may join a track if its centre lies within
+# GATE_SIZE box sizes (sqrt(w h)) plus GATE_SIGMA standard deviations of the predicted position
+GATE_SIZE = 1.0
+GATE_SIGMA = 3.0
+KNOWN_ANIMALS_GATE_SIZE = 2.5  # ... with a known number of animals
+MAX_GATE_SIZES = 4.0  # ... but never more than this many box sizes
+UNKNOWN_SIZE_GATE = 50.0  # px: the gate for detections without boxes when no max_distance is given
+SIZE_SMOOTHING = 0.2  # weight of a new box in a track's smoothed size
+VELOCITY_SIZE = 1.25  # a new track's velocity std, in box sizes per frame
+WEAK_GATE = 0.1  # two-stage: weak detections must lie within this fraction of a track's gate
+MIN_IOU = 0.2  # "iou" cost: pairs overlapping less are never matched
+UNMATCHED_COST = 2.5  # "distance": cost of leaving a pair unmatched, in gates of a typical track
+SCORE_WEIGHT = 1.0  # "distance": cost of a detection's doubt (1 - score), in gates of a typical track
+OBSERVATION_CENTRIC = True  # after a gap, the velocity of the straight path from the last detection
+COAST_DAMPING = 1.0  # velocity kept per frame while a track coasts (its prediction does not run away)
 
 
 class _Growing:
@@ -156,12 +74,29 @@ class _Growing:
 class Tracker:
     """Frame-by-frame tracker.
 
-    max_distance: gate in pixels between a track's predicted centre and a detection centre.
-    max_gap:      frames a track may go undetected and still be recovered (then it ends).
+    max_distance: a cap in pixels on the gate between a track's predicted centre and a detection
+                  centre; 0 = none. The gate itself is in the object's scale: GATE_SIZE box sizes plus
+                  GATE_SIGMA standard deviations of the predicted position (which grow while a track
+                  coasts); for detections without boxes it is max_distance, or UNKNOWN_SIZE_GATE px.
+    max_gap:      frames a confirmed track may go undetected and still be recovered (then it ends).
     min_length:   tracks with fewer detected positions are dropped from result() (seeded ones kept).
-    cost:         "distance" (centre distance, px) or "iou" (1 - IoU of predicted vs detected box,
-                  still gated by centre distance).
+    cost:         "distance" (centre distance in gates, plus box size change) or "iou" (1 - IoU of
+                  predicted vs detected box, at least MIN_IOU, still gated by centre distance). Pairs
+                  are chosen for the least total cost where leaving a track or detection unmatched
+                  has a cost too, so a track is never pushed onto a poor neighbour to make one more pair.
+    confirm:      a new track is tentative until it has this many detections in a row: tentative
+                  tracks end at their first miss, never coast, and appear in result() only once
+                  confirmed (then from their first detection). 1 = every track is confirmed at once.
+                  A run shorter than that (e.g. two frames) keeps the tracks detected in all its frames.
+    scored:       the detections' scores are confidences (YOLO, detection files; not the background
+                  detector's contrasts): in "distance" mode a doubtful detection costs more, so a sure
+                  one is preferred to a duplicate or false blob beside it.
+    high_score:   two-stage association (ByteTrack): detections scoring at least this are matched
+                  first and may start tracks; weaker ones may only continue confirmed tracks left
+                  unmatched. 0 = one stage, every detection alike.
     process_noise, measurement_noise: Kalman filter variances (px^2/frame^4 acceleration, px^2).
+    A track found again after a gap takes the velocity of the straight path from its last detection
+    (observation-centric, as OC-SORT), and a coasting track's velocity decays by COAST_DAMPING per frame.
     n_animals:    how many animals the video shows (0: unknown, the default). When known:
                   - at most n_animals identities are made (seeded ones count; while fewer exist,
                     unmatched detections start them, highest scores first);
@@ -177,17 +112,22 @@ class Tracker:
                     detection elsewhere does not pull it away.
     """
 
-    def __init__(self, max_distance: float = 50.0, max_gap: int = 10, min_length: int = 10,
+    def __init__(self, max_distance: float = 0.0, max_gap: int = 10, min_length: int = 10,
                  cost: str = "distance", process_noise: float = 1.0, measurement_noise: float = 1.0,
-                 n_animals: int = 0):
+                 n_animals: int = 0, confirm: int = 1, high_score: float = 0.0, scored: bool = True):
         try:
             max_distance, process_noise, measurement_noise = (
                 float(max_distance), float(process_noise), float(measurement_noise))
         except (TypeError, ValueError):
             raise OmniTraxError("Tracker settings max_distance, process_noise and measurement_noise must be "
                                 "numbers.") from None
-        if not np.isfinite(max_distance) or max_distance <= 0:
-            raise OmniTraxError(f"Tracker max_distance must be a positive number of pixels, got {max_distance}.")
+        if not np.isfinite(max_distance) or max_distance < 0:
+            raise OmniTraxError(f"Tracker max_distance must be a number of pixels >= 0 (0: no cap), got "
+                                f"{max_distance}.")
+        if int(confirm) != confirm or confirm < 1:
+            raise OmniTraxError(f"Tracker confirm must be a whole number of detections >= 1, got {confirm}.")
+        if not 0 <= high_score <= 1:
+            raise OmniTraxError(f"Tracker high_score must be between 0 and 1 (0: one stage), got {high_score}.")
         if int(max_gap) != max_gap or max_gap < 0:
             raise OmniTraxError(f"Tracker max_gap must be a whole number of frames >= 0, got {max_gap}.")
         if int(min_length) != min_length or min_length < 1:
@@ -208,28 +148,37 @@ class Tracker:
         self.min_length = int(min_length)
         self.cost = str(cost).lower()
         self.n_animals = int(n_animals)
+        self.confirm = 1 if self.n_animals else int(confirm)  # known animals: every identity counts
+        self.high_score = float(high_score)
+        self.scored = bool(scored)
+        self._unknown_gate = max_distance or UNKNOWN_SIZE_GATE
         self._kf = ConstantVelocityKalman(process_noise, measurement_noise,
-                                          velocity_variance=(max_distance / 2.0) ** 2)
+                                          velocity_variance=(self._unknown_gate / 2.0) ** 2)
         # live tracks, aligned with the filter rows
         self._tid = np.zeros(0, np.int64)  # internal id (creation order)
         self._last = np.zeros(0, np.int64)  # last frame with a detection
         self._wh = np.zeros((0, 2))  # last box size, px
+        self._size = np.zeros(0)  # smoothed box size sqrt(w h), px (0: unknown): the gate's scale
         self._last_xy = np.zeros((0, 2))  # last detected centre, px
         self._cls = np.zeros(0, np.int64)
+        self._hits = np.zeros(0, np.int64)  # detections in a row
+        self._confirmed = np.zeros(0, bool)
         # per internal id
+        self._ever_confirmed = _Growing(bool, False)
         self._n_detected = _Growing(np.int64, 0)
         self._last_detected = _Growing(np.int64, -1)
         self._seeded = _Growing(bool, False)
         self._seed_id = _Growing(np.int64, -1)
         self._rows: list[dict] = []  # emitted rows, one dict of column arrays per frame
         self._frame: int | None = None
+        self._first_update: int | None = None  # the first frame update() saw
 
     # --- public ---------------------------------------------------------------------------------
 
     @property
     def n_active(self) -> int:
-        """Number of live tracks (detected now or coasting in a gap; with n_animals, every identity)."""
-        return len(self._tid)
+        """Number of live confirmed tracks (detected now or coasting in a gap; with n_animals, every identity)."""
+        return int(self._confirmed.sum())
 
     @property
     def frame(self) -> int | None:
@@ -271,13 +220,13 @@ class Tracker:
             raise OmniTraxError(f"Seed frame {frame} is before the last tracked frame {self._frame}.")
         if self._frame is not None and frame > self._frame:
             self._advance(frame)
-            self._kf.predict()
+            self._predict()
             self._emit_unmatched(np.ones(len(self._tid), bool), frame)
             self._frame = frame
             self._drop_expired()
         self._frame = frame
         tids = self._new_ids(k, seeded_as=ids)
-        self._append_live(tids, xy, velocities, wh, np.zeros(k, np.int64), frame)
+        self._append_live(tids, xy, velocities, wh, np.zeros(k, np.int64), frame, confirmed=True)
         self._n_detected.data[tids] = 1
         self._last_detected.data[tids] = frame
         self._emit(tids, frame, xy, wh, np.ones(k), np.zeros(k, np.int64), False)
@@ -302,19 +251,32 @@ class Tracker:
         if not np.isfinite(xy).all():
             raise OmniTraxError(f"Detections of frame {frame} contain positions that are not finite numbers.")
 
+        if self._first_update is None:
+            self._first_update = frame
         if self._frame is not None:
             self._advance(frame)
-            self._kf.predict()
-        t_idx, d_idx = self._match(xy, boxes)
+            self._predict()
+        t_idx, d_idx = self._associate(xy, boxes, scores)
         if self.n_animals:
             self._update_known(frame, xy, boxes, scores, classes, t_idx, d_idx)
             return
 
-        # matched tracks: correct the filter, record the detected positions
-        self._kf.update(t_idx, xy[d_idx])
+        # matched tracks: correct the filter, record the detected positions; the others coast
+        self._correct(t_idx, xy[d_idx], frame)
+        self._record(frame, t_idx, d_idx, xy, boxes, scores, classes)
+        # unmatched strong detections start tracks (tentative until confirmed)
+        new = scores >= self.high_score
+        new[d_idx] = False
+        self._start(frame, np.flatnonzero(new), xy, boxes, scores, classes, confirmed=self.confirm <= 1)
+        self._frame = frame
+        self._drop_expired()
+
+    def _record(self, frame, t_idx, d_idx, xy, boxes, scores, classes) -> None:
+        """Rows for matched live rows t_idx (detections d_idx) and coasting rows for the others."""
         self._last[t_idx] = frame
         self._last_xy[t_idx] = xy[d_idx]
         self._wh[t_idx] = boxes[d_idx, 2:]
+        self._smooth_sizes(t_idx, boxes[d_idx, 2:])
         self._cls[t_idx] = classes[d_idx]
         tids = self._tid[t_idx]
         self._n_detected.data[tids] += 1
@@ -324,18 +286,16 @@ class Tracker:
         unmatched = np.ones(len(self._tid), bool)
         unmatched[t_idx] = False
         self._emit_unmatched(unmatched, frame)
-        # unmatched detections start tracks
-        new = np.ones(n, bool)
-        new[d_idx] = False
-        new = np.flatnonzero(new)
-        if len(new):
-            tids = self._new_ids(len(new))
-            self._append_live(tids, xy[new], None, boxes[new, 2:], classes[new], frame)
-            self._n_detected.data[tids] = 1
-            self._last_detected.data[tids] = frame
-            self._emit(tids, frame, xy[new], boxes[new, 2:], scores[new], classes[new], False)
-        self._frame = frame
-        self._drop_expired()
+
+    def _start(self, frame, new, xy, boxes, scores, classes, confirmed: bool) -> None:
+        """New tracks at detections `new`."""
+        if not len(new):
+            return
+        tids = self._new_ids(len(new))
+        self._append_live(tids, xy[new], None, boxes[new, 2:], classes[new], frame, confirmed=confirmed)
+        self._n_detected.data[tids] = 1
+        self._last_detected.data[tids] = frame
+        self._emit(tids, frame, xy[new], boxes[new, 2:], scores[new], classes[new], False)
 
     def result(self) -> Tracks:
         """All tracks so far, each up to its last detection.
@@ -352,7 +312,14 @@ class Tracker:
         rows = self._rows[0]
         tid, frame, predicted = rows["tid"], rows["frame"], rows["predicted"]
         seeded = self._seeded.view
-        valid = seeded | (self._n_detected.view >= self.min_length)
+        confirmed = self._ever_confirmed.view.copy()
+        if self._first_update is not None:
+            # tentative tracks detected in every frame up to now that the run was too short to confirm
+            frames_seen = self._frame - self._first_update + 1
+            unrefuted = (~self._confirmed) & (self._last == self._frame) & (
+                self._hits >= min(self.confirm, frames_seen))
+            confirmed[self._tid[unrefuted]] = True
+        valid = seeded | (confirmed & (self._n_detected.view >= self.min_length))
         if self.n_animals:
             valid = np.ones(len(seeded), bool)
         keep = valid[tid] & (~predicted | (frame < self._last_detected.view[tid]))
@@ -374,16 +341,25 @@ class Tracker:
     def _new_ids(self, k: int, seeded_as=None) -> np.ndarray:
         start = self._n_detected.n
         self._n_detected.extend(np.zeros(k))
+        self._ever_confirmed.extend(np.zeros(k, bool))
         self._last_detected.extend(np.full(k, -1))
         self._seeded.extend(np.full(k, seeded_as is not None))
         self._seed_id.extend(np.full(k, -1) if seeded_as is None else seeded_as)
         return np.arange(start, start + k, dtype=np.int64)
 
-    def _append_live(self, tids, xy, velocities, wh, cls, frame) -> None:
-        self._kf.add(xy, velocities)
+    def _append_live(self, tids, xy, velocities, wh, cls, frame, confirmed: bool) -> None:
+        wh = np.asarray(wh, np.float64).reshape(-1, 2)
+        size = np.sqrt(np.prod(np.maximum(wh, 0), axis=1))
+        self._kf.add(xy, velocities, velocity_variance=np.where(
+            size > 0, (VELOCITY_SIZE * size) ** 2, (self._unknown_gate / 2.0) ** 2))
+        self._hits = np.concatenate([self._hits, np.ones(len(tids), np.int64)])
+        self._confirmed = np.concatenate([self._confirmed, np.full(len(tids), confirmed)])
+        if confirmed:
+            self._ever_confirmed.data[tids] = True
         self._tid = np.concatenate([self._tid, tids])
         self._last = np.concatenate([self._last, np.full(len(tids), frame, np.int64)])
-        self._wh = np.concatenate([self._wh, np.asarray(wh, np.float64).reshape(-1, 2)])
+        self._wh = np.concatenate([self._wh, wh])
+        self._size = np.concatenate([self._size, size])
         self._last_xy = np.concatenate([self._last_xy, np.asarray(xy, np.float64).reshape(-1, 2)])
         self._cls = np.concatenate([self._cls, np.asarray(cls, np.int64)])
 
@@ -407,7 +383,7 @@ class Tracker:
 
     def _drop_expired(self) -> None:
         """End tracks that could no longer be recovered at the next frame (with n_animals: freeze them)."""
-        alive = (self._frame - self._last) <= self.max_gap
+        alive = ((self._frame - self._last) <= self.max_gap) & (self._confirmed | (self._last == self._frame))
         if not alive.all():
             if self.n_animals:
                 # lost identities wait where they were last seen: zero velocity, so predict() leaves them
@@ -418,15 +394,17 @@ class Tracker:
                 self._kf.P[lost] = self._kf.P0
                 return
             self._kf.keep(alive)
-            self._tid, self._last, self._wh, self._cls, self._last_xy = (
-                self._tid[alive], self._last[alive], self._wh[alive], self._cls[alive], self._last_xy[alive])
+            self._tid, self._last, self._wh, self._cls, self._last_xy, self._hits, self._confirmed = (
+                self._tid[alive], self._last[alive], self._wh[alive], self._cls[alive], self._last_xy[alive],
+                self._hits[alive], self._confirmed[alive])
+            self._size = self._size[alive]
 
     def _advance(self, frame: int) -> None:
         """Coast all tracks through the frames strictly between the last one and `frame`."""
         while self._frame < frame - 1 and len(self._tid):
             if self.n_animals and ((self._frame - self._last) > self.max_gap).all():
                 break  # every identity is lost and frozen: nothing moves and no rows are written
-            self._kf.predict()
+            self._predict()
             self._frame += 1
             self._emit_unmatched(np.ones(len(self._tid), bool), self._frame)
             self._drop_expired()
@@ -457,23 +435,8 @@ class Tracker:
         self._kf.x[restart_t, 2:] = 0.0
         self._kf.P[restart_t] = self._kf.P0
         t_idx, d_idx = np.concatenate([t_idx, r_t]), np.concatenate([d_idx, r_d])
-        self._last[t_idx] = frame
-        self._last_xy[t_idx] = xy[d_idx]
-        self._wh[t_idx] = boxes[d_idx, 2:]
-        self._cls[t_idx] = classes[d_idx]
-        tids = self._tid[t_idx]
-        self._n_detected.data[tids] += 1
-        self._last_detected.data[tids] = frame
-        self._emit(tids, frame, xy[d_idx], boxes[d_idx, 2:], scores[d_idx], classes[d_idx], False)
-        unmatched = np.ones(len(self._tid), bool)
-        unmatched[t_idx] = False
-        self._emit_unmatched(unmatched, frame)
-        if len(new):
-            tids = self._new_ids(len(new))
-            self._append_live(tids, xy[new], None, boxes[new, 2:], classes[new], frame)
-            self._n_detected.data[tids] = 1
-            self._last_detected.data[tids] = frame
-            self._emit(tids, frame, xy[new], boxes[new, 2:], scores[new], classes[new], False)
+        self._record(frame, t_idx, d_idx, xy, boxes, scores, classes)
+        self._start(frame, new, xy, boxes, scores, classes, confirmed=True)
         self._frame = frame
         self._drop_expired()
 
@@ -497,28 +460,101 @@ class Tracker:
         ri, ci = linear_sum_assignment(d)
         return free[ri], left[ci]
 
-    def _match(self, xy: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n_t, n_d = len(self._tid), len(xy)
+    def _predict(self) -> None:
+        """One frame ahead for every live track; coasting tracks slow down (COAST_DAMPING)."""
+        coasting = self._last < self._frame
+        if coasting.any():
+            self._kf.x[coasting, 2:] *= COAST_DAMPING
+        self._kf.predict()
+
+    def _correct(self, t_idx: np.ndarray, z: np.ndarray, frame: int) -> None:
+        """Kalman update of matched tracks; after a gap the velocity is that of the straight path from the
+        last detection (observation-centric); counts detections in a row and confirms tracks."""
+        gap = frame - self._last[t_idx]
+        self._kf.update(t_idx, z)
+        after_gap = gap >= 2
+        if OBSERVATION_CENTRIC and after_gap.any():
+            rows = t_idx[after_gap]
+            self._kf.x[rows, 2:] = (z[after_gap] - self._last_xy[rows]) / gap[after_gap, None]
+        self._hits[t_idx] = np.where(gap == 1, self._hits[t_idx] + 1, 1)
+        confirmed = self._hits[t_idx] >= self.confirm
+        self._confirmed[t_idx] |= confirmed
+        self._ever_confirmed.data[self._tid[t_idx[confirmed]]] = True
+
+    def _smooth_sizes(self, t_idx: np.ndarray, wh: np.ndarray) -> None:
+        """Follow each matched track's box size (sqrt(w h)) with an exponential average: the gate's scale
+        must not jump with one odd box."""
+        size = np.sqrt(np.prod(np.maximum(wh, 0), axis=1))
+        old = self._size[t_idx]
+        self._size[t_idx] = np.where(size <= 0, old, np.where(old > 0, old + SIZE_SMOOTHING * (size - old), size))
+
+    def _associate(self, xy, boxes, scores) -> tuple[np.ndarray, np.ndarray]:
+        """Matched (live rows, detections): strong detections with every track, then (two-stage) weak
+        ones with the confirmed tracks still free."""
+        strong = scores >= self.high_score
+        first = np.flatnonzero(strong)
+        t_idx, d_idx = self._match(xy[first], boxes[first], scores[first], np.arange(len(self._tid)))
+        d_idx = first[d_idx]
+        if self.high_score > 0 and not strong.all():
+            free = self._confirmed.copy()
+            free[t_idx] = False
+            weak = np.flatnonzero(~strong)
+            t2, d2 = self._match(xy[weak], boxes[weak], scores[weak], np.flatnonzero(free), tighten=WEAK_GATE)
+            t_idx, d_idx = np.concatenate([t_idx, t2]), np.concatenate([d_idx, weak[d2]])
+        return t_idx, d_idx
+
+    @property
+    def _gate_size(self) -> float:
+        """The gate in box sizes; wider with known animals, where no new track repairs a missed match."""
+        return KNOWN_ANIMALS_GATE_SIZE if self.n_animals else GATE_SIZE
+
+    def gates(self, rows: np.ndarray) -> np.ndarray:
+        """The gate radius (px) of live rows: in box sizes plus the predicted position's uncertainty."""
+        size = self._size[rows]
+        P = self._kf.P[rows]
+        sigma = np.sqrt(np.maximum(P[:, 0, 0], P[:, 1, 1]))
+        gate = np.where(size > 0, np.minimum(self._gate_size * size + GATE_SIGMA * sigma, MAX_GATE_SIZES * size),
+                        self._unknown_gate)
+        return np.minimum(gate, self.max_distance) if self.max_distance else gate
+
+    def _match(self, xy: np.ndarray, boxes: np.ndarray, scores: np.ndarray, rows: np.ndarray,
+               tighten: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (live rows, detection indices) of least total cost among the gated candidates (gates
+        times `tighten`)."""
+        n_t, n_d = len(rows), len(xy)
         if n_t == 0 or n_d == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        pos = self._kf.positions
-        pairs = cKDTree(pos).sparse_distance_matrix(cKDTree(xy), self.max_distance, output_type="ndarray")
+        pos = self._kf.positions[rows]
+        gate = self.gates(rows) * tighten
+        pairs = cKDTree(pos).sparse_distance_matrix(cKDTree(xy), float(gate.max()), output_type="ndarray")
         if not len(pairs):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         ti, di, dist = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64), pairs["v"]
+        inside = dist <= gate[ti]
+        ti, di, dist = ti[inside], di[inside], dist[inside]
         order = np.lexsort((di, ti))  # a fixed pair order for deterministic tie-breaking
         ti, di, dist = ti[order], di[order], dist[order]
+        wh_t, wh_d = self._wh[rows][ti], boxes[di, 2:]
         if self.cost == "iou":
-            wh = self._wh[ti]
-            predicted_boxes = np.column_stack([pos[ti] - wh / 2.0, wh])
-            cost = 1.0 - paired_box_iou(predicted_boxes, boxes[di]) + _IOU_DISTANCE_WEIGHT * dist / self.max_distance
+            predicted_boxes = np.column_stack([pos[ti] - wh_t / 2.0, wh_t])
+            cost = 1.0 - paired_box_iou(predicted_boxes, boxes[di]) + _IOU_DISTANCE_WEIGHT * dist / gate[ti]
+            limit = np.full(len(cost), 1.0 - MIN_IOU + _IOU_DISTANCE_WEIGHT)
         else:
             # centre distance, plus how much the box size changed: tells apart animals of different
-            # size that walk over each other (boxes of size 0, i.e. unknown, add nothing)
-            wh_t, wh_d = self._wh[ti], boxes[di, 2:]
+            # size that walk over each other (boxes of size 0, i.e. unknown, add nothing); in gates
             known = (wh_t > 0).all(axis=1) & (wh_d > 0).all(axis=1)
-            cost = dist + np.where(known, SIZE_CHANGE_WEIGHT * np.abs(wh_t - wh_d).sum(axis=1), 0.0)
-        return assign_sparse(ti, di, cost, n_t, n_d)
+            change = np.where(known, SIZE_CHANGE_WEIGHT * np.abs(wh_t - wh_d).sum(axis=1), 0.0)
+            # px; leaving a pair unmatched costs the same for every pair (a per-track cost would favour
+            # some tracks over others): the gate of a track of the typical size
+            known_size = self._size[rows][self._size[rows] > 0]
+            typical = self._gate_size * float(np.median(known_size)) if len(known_size) else self._unknown_gate
+            # a surer detection is preferred to a doubtful one nearby (a duplicate, a false blob)
+            cost = dist + change
+            if self.scored:
+                cost = cost + SCORE_WEIGHT * typical * (1.0 - np.clip(scores[di], 0.0, 1.0))
+            limit = np.full(len(cost), UNMATCHED_COST * typical)
+        t, d = assign_min_cost(ti, di, cost, limit, n_t, n_d)
+        return rows[t], d
 
 
 def _without_long_gaps(tracks: Tracks, max_gap: int) -> Tracks:

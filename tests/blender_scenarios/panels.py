@@ -51,16 +51,17 @@ class FakePanel:
 
 
 def draw_every_panel(zip_path, video):
-    """{panel class name: what it drew for both detectors, with and without the scene range;
+    """{panel class name: what it drew for both detectors (and pose regions), with and without the scene range;
     'no_clip': what the main panel draws with no clip shown}."""
     install(zip_path)
     clip = bpy.data.movieclips.load(video)
     results = {}
     with clip_editor(clip):
         settings = bpy.context.scene.omnitrax
-        for detector in ("YOLO", "BACKGROUND"):
+        for detector, roi_mode in (("YOLO", "CONSTANT"), ("BACKGROUND", "BOX")):
             for scene_range in (True, False):
                 settings.detector = detector
+                settings.pose_roi_mode = roi_mode
                 settings.use_scene_range = scene_range
                 for name in sorted(n for n in dir(bpy.types) if n.startswith("OMNITRAX_PT")):
                     cls = getattr(bpy.types, name)
