@@ -306,3 +306,15 @@ def test_dominant_area_finds_the_animals_among_many_small_specks(animal, n_anima
     assume(areas[n_animals:].sum() < 0.5 * areas[:n_animals].sum())  # specks hold less of the foreground
     assert 0.75 * animal <= dominant_area(rng.permutation(areas)) <= 1.3 * animal
     assert dominant_area([]) is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(height=st.integers(1, 40), width=st.integers(1, 70), density=st.floats(0, 1), seed=st.integers(0, 999))
+def test_foreground_pixels_are_those_of_find_non_zero_in_the_same_order(height, width, density, seed):
+    from omnitrax.tracking.background import _foreground_pixels
+
+    binary = (np.random.default_rng(seed).random((height, width)) < density).astype(np.uint8) * 255
+    xs, ys = _foreground_pixels(binary[:, : max(width - 1, 1)])  # a non-contiguous view too
+    points = cv2.findNonZero(np.ascontiguousarray(binary[:, : max(width - 1, 1)]))
+    points = np.zeros((0, 2), int) if points is None else points.reshape(-1, 2)
+    assert np.array_equal(xs, points[:, 0]) and np.array_equal(ys, points[:, 1])

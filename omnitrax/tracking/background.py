@@ -29,6 +29,7 @@ SIZE_FRAMES = 20  # sample frames whose blobs estimate the animals' size
 MIN_SPLIT_PART = 0.65  # with a known number of animals, a blob is split only into parts this big (animal areas)
 KEPT, TOO_SMALL, TOO_LARGE, EXTRA = "kept", "too small", "too large", "weaker than the strongest N"
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+_KERNEL_5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
 GROUP_GAP = 2  # px: foreground pieces this close are one blob (a body cut at its thin waist)
 _GROUP_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (GROUP_GAP + 1, GROUP_GAP + 1))
 _REST_MARGIN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))  # grown around resting animals
@@ -120,15 +121,27 @@ def read_background_image(path) -> np.ndarray:
     return _grey(image)
 
 
+def _foreground_pixels(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(xs, ys) of the non-zero pixels in raster order, as cv2.findNonZero gives them, but faster on
+    sparse images: empty runs of 8 pixels are skipped as one 64-bit word."""
+    width = binary.shape[1]
+    flat = np.ascontiguousarray(binary).reshape(-1)
+    pad = (-flat.size) % 8
+    if pad:
+        flat = np.concatenate([flat, np.zeros(pad, np.uint8)])
+    words = np.flatnonzero(flat.view(np.uint64))
+    inside = np.flatnonzero(flat.reshape(-1, 8)[words].reshape(-1))
+    index = words[inside >> 3] * 8 + (inside & 7)
+    return index % width, index // width
+
+
 class Blobs:
     """Every blob of one frame before size and count rules: pixels, sums and extents (index 0 = none)."""
 
     def __init__(self, diff: np.ndarray, binary: np.ndarray):
         grouped = cv2.dilate(binary, _GROUP_KERNEL)
         self.n, labels = cv2.connectedComponents(grouped, connectivity=8, ltype=cv2.CV_32S)
-        points = cv2.findNonZero(binary)
-        points = np.zeros((0, 2), np.int32) if points is None else points.reshape(-1, 2)
-        self.xs, self.ys = points[:, 0], points[:, 1]  # every foreground pixel, statistics use only these
+        self.xs, self.ys = _foreground_pixels(binary)  # statistics use only these
         self.label = labels[self.ys, self.xs]
         self.weight = diff[self.ys, self.xs].astype(np.float64)
         n = self.n
@@ -358,8 +371,11 @@ class BackgroundDetector(Detector):
     def _foreground(self, diff: np.ndarray) -> np.ndarray:
         """The binary foreground of a (masked) difference image: thresholded, opened and closed."""
         _, binary = cv2.threshold(diff, self.threshold_used, 255, cv2.THRESH_BINARY)
-        binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, _KERNEL)
-        return cv2.morphologyEx(binary, cv2.MORPH_CLOSE, _KERNEL)
+        # opening then closing with a 3 x 3 square is erode, dilate, dilate, erode; the two dilations
+        # are one with a 5 x 5 square: three passes instead of four, the same pixels
+        binary = cv2.erode(binary, _KERNEL)
+        binary = cv2.dilate(binary, _KERNEL_5)
+        return cv2.erode(binary, _KERNEL)
 
     def _blobs(self, diff: np.ndarray) -> Blobs:
         if self._raster is not None:
