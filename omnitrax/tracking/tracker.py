@@ -557,11 +557,10 @@ class Tracker:
         return rows[t], d
 
 
-def _without_long_gaps(tracks: Tracks, max_gap: int) -> Tracks:
-    """The rows of `tracks` less the predicted ones in gaps of more than max_gap missed frames."""
+def _gap_neighbours(tracks: Tracks):
+    """For every predicted row (rows sorted by track, frame): the detected rows before (p) and after (q)
+    it, and whether both exist in the same track (inside). Returns (rows, p, q, inside)."""
     pred = tracks.predicted
-    if not pred.any():
-        return tracks
     n = len(tracks)
     idx = np.arange(n)
     prev = np.maximum.accumulate(np.where(~pred, idx, -1))
@@ -571,10 +570,18 @@ def _without_long_gaps(tracks: Tracks, max_gap: int) -> Tracks:
     inside = (p >= 0) & (q < n)
     p, q = np.where(inside, p, rows), np.where(inside, q, rows)
     inside &= (tracks.track[p] == tracks.track[rows]) & (tracks.track[q] == tracks.track[rows])
+    return rows, p, q, inside
+
+
+def _without_long_gaps(tracks: Tracks, max_gap: int) -> Tracks:
+    """The rows of `tracks` less the predicted ones in gaps of more than max_gap missed frames."""
+    if not tracks.predicted.any():
+        return tracks
+    rows, p, q, inside = _gap_neighbours(tracks)
     too_long = ~inside | (tracks.frame[q] - tracks.frame[p] - 1 > max_gap)
     if not too_long.any():
         return tracks
-    keep = np.ones(n, bool)
+    keep = np.ones(len(tracks), bool)
     keep[rows[too_long]] = False
     return tracks.select(keep)
 
@@ -582,19 +589,10 @@ def _without_long_gaps(tracks: Tracks, max_gap: int) -> Tracks:
 def _interpolate_gaps(tracks: Tracks) -> None:
     """Replace x, y, width, height of predicted rows by linear interpolation between the detected
     rows before and after them in the same track (in place; rows sorted by track, frame)."""
-    pred = tracks.predicted
-    if not pred.any():
+    if not tracks.predicted.any():
         return
-    n = len(tracks)
-    idx = np.arange(n)
-    prev = np.maximum.accumulate(np.where(~pred, idx, -1))
-    nxt = np.minimum.accumulate(np.where(~pred, idx, n)[::-1])[::-1]
-    rows = np.flatnonzero(pred)
-    p, q = prev[rows], nxt[rows]
-    ok = (p >= 0) & (q < n)
-    rows, p, q = rows[ok], p[ok], q[ok]
-    ok = (tracks.track[p] == tracks.track[rows]) & (tracks.track[q] == tracks.track[rows])
-    rows, p, q = rows[ok], p[ok], q[ok]
+    rows, p, q, inside = _gap_neighbours(tracks)
+    rows, p, q = rows[inside], p[inside], q[inside]
     span = (tracks.frame[q] - tracks.frame[p]).astype(np.float64)
     w = (tracks.frame[rows] - tracks.frame[p]) / np.where(span > 0, span, 1.0)
     for name in ("x", "y", "width", "height"):
