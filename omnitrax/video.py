@@ -24,6 +24,12 @@ def usable_fps(reported: float) -> float:
     return float(reported) if math.isfinite(reported) and 0 < reported < 10000 else DEFAULT_FPS
 
 
+def spread_frames(start: int, stop: int, n: int) -> list[int]:
+    """Up to n frame indices spread evenly over [start, stop) (non-empty), the first and last included."""
+    n = max(1, min(int(n), stop - start))
+    return np.unique(np.round(np.linspace(start, stop - 1, n)).astype(int)).tolist()
+
+
 class VideoSource:
     """One video file. Opening it checks that it decodes and has at least `min_frames` frames."""
 
@@ -178,9 +184,7 @@ class VideoSource:
 
     def sample_frames(self, n: int) -> list:
         """Up to n frames spread evenly over the whole video (first and last included)."""
-        n = max(1, min(int(n), self.frame_count))
-        indices = np.unique(np.round(np.linspace(0, self.frame_count - 1, n)).astype(int))
-        return [self.read(i) for i in indices]
+        return [self.read(i) for i in spread_frames(0, self.frame_count, n)]
 
     # ---------------------------------------------------------------------------------- lifetime
     def close(self):

@@ -32,20 +32,15 @@ def ours(detections):
     return TrackingRun(TrackingSettings(), detections=detections, stop=N_FRAMES).run()
 
 
-def test_defaults_beat_sort_on_both_mota_and_idf1(case):
+@pytest.mark.parametrize("peer", ["SORT", "norfair"])
+def test_defaults_beat_the_peer_on_both_mota_and_idf1(case, peer):
+    if peer == "norfair":
+        pytest.importorskip("norfair")
     truth, detections = case
+    tracker = SortTracker() if peer == "SORT" else NorfairTracker()
     mota, idf1 = score(truth, ours(detections))
-    sort_mota, sort_idf1 = score(truth, SortTracker().track(detections, 0, N_FRAMES))
-    print(f"ours {mota:.3f}/{idf1:.3f}  SORT {sort_mota:.3f}/{sort_idf1:.3f}")
-    assert mota >= sort_mota and idf1 >= sort_idf1
-
-
-def test_defaults_beat_norfair_on_both_mota_and_idf1(case):
-    pytest.importorskip("norfair")
-    truth, detections = case
-    mota, idf1 = score(truth, ours(detections))
-    peer_mota, peer_idf1 = score(truth, NorfairTracker().track(detections, 0, N_FRAMES))
-    print(f"ours {mota:.3f}/{idf1:.3f}  norfair {peer_mota:.3f}/{peer_idf1:.3f}")
+    peer_mota, peer_idf1 = score(truth, tracker.track(detections, 0, N_FRAMES))
+    print(f"ours {mota:.3f}/{idf1:.3f}  {peer} {peer_mota:.3f}/{peer_idf1:.3f}")
     assert mota >= peer_mota and idf1 >= peer_idf1
 
 

@@ -6,6 +6,7 @@ omnitrax.synthetic): a blob covering pixel columns 10..19 has left = 9.5 and wid
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -139,6 +140,7 @@ class Blobs:
     """Every blob of one frame before size and count rules: pixels, sums and extents (index 0 = none)."""
 
     def __init__(self, diff: np.ndarray, binary: np.ndarray):
+        self.diff, self.binary = diff, binary  # the (masked) difference and its foreground
         grouped = cv2.dilate(binary, _GROUP_KERNEL)
         self.n, labels = cv2.connectedComponents(grouped, connectivity=8, ltype=cv2.CV_32S)
         self.xs, self.ys = _foreground_pixels(binary)  # statistics use only these
@@ -163,7 +165,7 @@ class Blobs:
         self.cy = np.bincount(self.label, self.weight * self.ys, minlength=n) / w
         self.area[0] = 0  # label 0 is the floor
 
-    @property
+    @cached_property
     def boxes(self) -> np.ndarray:
         return np.c_[self.x_min - 0.5, self.y_min - 0.5, self.x_max - self.x_min + 1,
                      self.y_max - self.y_min + 1].astype(np.float64)
@@ -187,7 +189,8 @@ class BackgroundDetector(Detector):
         round(area / animal_area) animals by k-means on their pixel coordinates. None = no such splitting.
     animals: how many animals the video shows (0 = unknown). When known, each frame keeps the
         `animals` strongest blobs, and while it has fewer, the blob with the most area per animal is
-        split once more (into parts of at least half an animal area: animal_area, else the learned one).
+        split once more, into parts of at least MIN_SPLIT_PART animal areas (only with animal_area: halves
+        of crossing animals split by the learned area mislead the tracker more than one merged blob).
     mask: an omnitrax.tracking.masks.RegionMask; pixels outside it are ignored.
     background: an image of the empty arena (grey or BGR, the video's size) to use instead of learning.
 
@@ -272,8 +275,9 @@ class BackgroundDetector(Detector):
             self.threshold_used = int(min(max(otsu, floor), 254))
         # the animals' size: blobs of the moving animals, and of those resting in the median
         areas = [self._blobs(self._difference(g)).area for g in sample]
-        if held_diff is not None:
-            areas.append(self._blobs(held_diff).area)
+        held_blobs = None if held_diff is None else self._blobs(held_diff)
+        if held_blobs is not None:
+            areas.append(held_blobs.area)
         self.learned_area = dominant_area(np.concatenate(areas))
         if self.auto_min:
             self.min_area = (MIN_AUTO_AREA if self.learned_area is None
@@ -282,14 +286,14 @@ class BackgroundDetector(Detector):
             self.max_area = None if self.learned_area is None else int(AUTO_MAX_FACTOR * self.learned_area)
             if self.max_area is not None and self.max_area < self.min_area:
                 self.max_area = None
-        if held_diff is not None:
-            self._take_out_resting(held_diff)
+        if held_blobs is not None:
+            self._take_out_resting(held_blobs)
         self.description = self._describe()
         return self
 
-    def _take_out_resting(self, held_diff: np.ndarray) -> None:
-        """Replace animal-like blobs of the median (animals that rested) by the floor around them."""
-        blobs = self._blobs(held_diff)
+    def _take_out_resting(self, blobs: Blobs) -> None:
+        """Replace animal-like blobs of the median (animals that rested; `blobs` of median - floor) by the
+        floor around them."""
         labels = blobs.real()
         labels = labels[self._area_ok(blobs.area[labels])]
         contrast = blobs.strength[labels] / np.maximum(blobs.area[labels], 1)
@@ -394,11 +398,7 @@ class BackgroundDetector(Detector):
         if grey.shape != self.background.shape:
             raise OmniTraxError(f"Frame size {grey.shape[1]}x{grey.shape[0]} differs from the background's "
                                 f"{self.background.shape[1]}x{self.background.shape[0]}; fit on this video.")
-        diff = self._difference(grey)
-        if self._raster is not None:
-            diff = cv2.bitwise_and(diff, self._raster)
-        binary = self._foreground(diff)
-        blobs = Blobs(diff, binary)
+        blobs = self._blobs(self._difference(grey))
         labels = blobs.real()
         verdict = np.full(len(labels), KEPT, object)
         area = blobs.area[labels]
@@ -413,7 +413,7 @@ class BackgroundDetector(Detector):
         if self.animals:
             self._fit_count(blobs.strength[labels], area, ok, parts, verdict)
         detections = self._detections(blobs, labels[verdict == KEPT], parts[verdict == KEPT])
-        return Inspection(diff, binary, blobs.boxes[labels], area, parts, verdict, detections)
+        return Inspection(blobs.diff, blobs.binary, blobs.boxes[labels], area, parts, verdict, detections)
 
     def _fit_count(self, strength, area, ok, parts, verdict) -> None:
         """Known number of animals: drop the weakest extra blobs; split the largest while too few (in place)."""

@@ -91,13 +91,15 @@ def _check_frames(frames) -> None:
 
 def preview_frames(frame_count: int, frames: int, start: int = 0, stop: int | None = None) -> list[int]:
     """`frames` video frame indices spread evenly over [start, stop), the first and last included."""
+    from ..video import spread_frames
+
     _check_frames(frames)
     stop = frame_count if stop is None else min(int(stop), frame_count)
     start = int(start)
     if not 0 <= start < stop:
         raise OmniTraxError(f"Frame range {start}..{stop - 1} is empty or outside the video "
                             f"(frames 0..{frame_count - 1}).")
-    return np.unique(np.round(np.linspace(start, stop - 1, min(int(frames), stop - start))).astype(int)).tolist()
+    return spread_frames(start, stop, frames)
 
 
 def write_detect_preview(video_path, settings, out_dir, frames: int = 6, mask=None, on_progress=None,

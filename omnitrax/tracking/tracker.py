@@ -44,8 +44,6 @@ WEAK_GATE = 0.1  # two-stage: weak detections must lie within this fraction of a
 MIN_IOU = 0.2  # "iou" cost: pairs overlapping less are never matched
 UNMATCHED_COST = 2.5  # "distance": cost of leaving a pair unmatched, in gates of a typical track
 SCORE_WEIGHT = 1.0  # "distance": cost of a detection's doubt (1 - score), in gates of a typical track
-OBSERVATION_CENTRIC = True  # after a gap, the velocity of the straight path from the last detection
-COAST_DAMPING = 1.0  # velocity kept per frame while a track coasts (its prediction does not run away)
 
 
 class _Growing:
@@ -80,7 +78,7 @@ class Tracker:
                   coasts); for detections without boxes it is max_distance, or UNKNOWN_SIZE_GATE px.
     max_gap:      frames a confirmed track may go undetected and still be recovered (then it ends).
     min_length:   tracks with fewer detected positions are dropped from result() (seeded ones kept).
-    cost:         "distance" (centre distance in gates, plus box size change) or "iou" (1 - IoU of
+    cost:         "distance" (centre distance plus box size change, px) or "iou" (1 - IoU of
                   predicted vs detected box, at least MIN_IOU, still gated by centre distance). Pairs
                   are chosen for the least total cost where leaving a track or detection unmatched
                   has a cost too, so a track is never pushed onto a poor neighbour to make one more pair.
@@ -96,7 +94,7 @@ class Tracker:
                   unmatched. 0 = one stage, every detection alike.
     process_noise, measurement_noise: Kalman filter variances (px^2/frame^4 acceleration, px^2).
     A track found again after a gap takes the velocity of the straight path from its last detection
-    (observation-centric, as OC-SORT), and a coasting track's velocity decays by COAST_DAMPING per frame.
+    (observation-centric, as OC-SORT).
     n_animals:    how many animals the video shows (0: unknown, the default). When known:
                   - at most n_animals identities are made (seeded ones count; while fewer exist,
                     unmatched detections start them, highest scores first);
@@ -220,7 +218,7 @@ class Tracker:
             raise OmniTraxError(f"Seed frame {frame} is before the last tracked frame {self._frame}.")
         if self._frame is not None and frame > self._frame:
             self._advance(frame)
-            self._predict()
+            self._kf.predict()
             self._emit_unmatched(np.ones(len(self._tid), bool), frame)
             self._frame = frame
             self._drop_expired()
@@ -255,7 +253,7 @@ class Tracker:
             self._first_update = frame
         if self._frame is not None:
             self._advance(frame)
-            self._predict()
+            self._kf.predict()
         t_idx, d_idx = self._associate(xy, boxes, scores)
         if self.n_animals:
             self._update_known(frame, xy, boxes, scores, classes, t_idx, d_idx)
@@ -314,10 +312,10 @@ class Tracker:
         seeded = self._seeded.view
         confirmed = self._ever_confirmed.view.copy()
         if self._first_update is not None:
-            # tentative tracks detected in every frame up to now that the run was too short to confirm
+            # tentative tracks detected in every frame of a run too short to confirm them (a longer run
+            # has confirmed any track with that many hits already)
             frames_seen = self._frame - self._first_update + 1
-            unrefuted = (~self._confirmed) & (self._last == self._frame) & (
-                self._hits >= min(self.confirm, frames_seen))
+            unrefuted = (~self._confirmed) & (self._last == self._frame) & (self._hits >= frames_seen)
             confirmed[self._tid[unrefuted]] = True
         valid = seeded | (confirmed & (self._n_detected.view >= self.min_length))
         if self.n_animals:
@@ -404,7 +402,7 @@ class Tracker:
         while self._frame < frame - 1 and len(self._tid):
             if self.n_animals and ((self._frame - self._last) > self.max_gap).all():
                 break  # every identity is lost and frozen: nothing moves and no rows are written
-            self._predict()
+            self._kf.predict()
             self._frame += 1
             self._emit_unmatched(np.ones(len(self._tid), bool), self._frame)
             self._drop_expired()
@@ -460,20 +458,13 @@ class Tracker:
         ri, ci = linear_sum_assignment(d)
         return free[ri], left[ci]
 
-    def _predict(self) -> None:
-        """One frame ahead for every live track; coasting tracks slow down (COAST_DAMPING)."""
-        coasting = self._last < self._frame
-        if coasting.any():
-            self._kf.x[coasting, 2:] *= COAST_DAMPING
-        self._kf.predict()
-
     def _correct(self, t_idx: np.ndarray, z: np.ndarray, frame: int) -> None:
         """Kalman update of matched tracks; after a gap the velocity is that of the straight path from the
         last detection (observation-centric); counts detections in a row and confirms tracks."""
         gap = frame - self._last[t_idx]
         self._kf.update(t_idx, z)
         after_gap = gap >= 2
-        if OBSERVATION_CENTRIC and after_gap.any():
+        if after_gap.any():
             rows = t_idx[after_gap]
             self._kf.x[rows, 2:] = (z[after_gap] - self._last_xy[rows]) / gap[after_gap, None]
         self._hits[t_idx] = np.where(gap == 1, self._hits[t_idx] + 1, 1)
@@ -508,7 +499,7 @@ class Tracker:
         """The gate in box sizes; wider with known animals, where no new track repairs a missed match."""
         return KNOWN_ANIMALS_GATE_SIZE if self.n_animals else GATE_SIZE
 
-    def gates(self, rows: np.ndarray) -> np.ndarray:
+    def _gates(self, rows: np.ndarray) -> np.ndarray:
         """The gate radius (px) of live rows: in box sizes plus the predicted position's uncertainty."""
         size = self._size[rows]
         P = self._kf.P[rows]
@@ -525,7 +516,7 @@ class Tracker:
         if n_t == 0 or n_d == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         pos = self._kf.positions[rows]
-        gate = self.gates(rows) * tighten
+        gate = self._gates(rows) * tighten
         pairs = cKDTree(pos).sparse_distance_matrix(cKDTree(xy), float(gate.max()), output_type="ndarray")
         if not len(pairs):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -541,12 +532,13 @@ class Tracker:
             limit = np.full(len(cost), 1.0 - MIN_IOU + _IOU_DISTANCE_WEIGHT)
         else:
             # centre distance, plus how much the box size changed: tells apart animals of different
-            # size that walk over each other (boxes of size 0, i.e. unknown, add nothing); in gates
+            # size that walk over each other (boxes of size 0, i.e. unknown, add nothing)
             known = (wh_t > 0).all(axis=1) & (wh_d > 0).all(axis=1)
             change = np.where(known, SIZE_CHANGE_WEIGHT * np.abs(wh_t - wh_d).sum(axis=1), 0.0)
             # px; leaving a pair unmatched costs the same for every pair (a per-track cost would favour
             # some tracks over others): the gate of a track of the typical size
-            known_size = self._size[rows][self._size[rows] > 0]
+            sizes = self._size[rows]
+            known_size = sizes[sizes > 0]
             typical = self._gate_size * float(np.median(known_size)) if len(known_size) else self._unknown_gate
             # a surer detection is preferred to a doubtful one nearby (a duplicate, a false blob)
             cost = dist + change
