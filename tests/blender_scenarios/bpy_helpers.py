@@ -44,3 +44,22 @@ def clip_editor(clip):
     region = next(r for r in area.regions if r.type == "WINDOW")
     return bpy.context.temp_override(window=window, screen=window.screen, area=area, region=region,
                                      space_data=space)
+
+
+def four_point_hole(clip, name):
+    """A new mask with one subtracting layer holding a closed spline of four points; returns
+    (mask, points, to_mask) where to_mask(px, py) maps pixels (top-left) to mask space (square,
+    bottom-left; y squeezed around 0.5 on wide frames)."""
+    w, h = clip.size
+    mask = bpy.data.masks.new(name=name)
+    layer = mask.layers.new(name="hole")
+    layer.blend = "MERGE_SUBTRACT"
+    spline = layer.splines.new()
+    spline.use_cyclic = True
+    spline.points.add(4 - len(spline.points))
+
+    def to_mask(px, py):
+        u, v = px / w, 1 - py / h
+        return (u, (v - 0.5) * h / w + 0.5)
+
+    return mask, spline.points, to_mask

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import bpy
 
-from blender_scenarios.bpy_helpers import clip_editor, install
+from blender_scenarios.bpy_helpers import clip_editor, four_point_hole, install
 
 
 @contextlib.contextmanager
@@ -46,18 +46,8 @@ def _run(clip):
 def _left_half_hole(clip):
     """A mask whose subtracting layer covers the left half of the frame (straight-edged rectangle)."""
     w, h = clip.size
-    mask = bpy.data.masks.new(name="left_hole")
-    layer = mask.layers.new(name="hole")
-    layer.blend = "MERGE_SUBTRACT"
-    spline = layer.splines.new()
-    spline.use_cyclic = True
-    spline.points.add(4 - len(spline.points))
-
-    def to_mask(px, py):  # pixels (top-left) -> mask space (square, bottom-left; y squeezed on wide frames)
-        u, v = px / w, 1 - py / h
-        return (u, (v - 0.5) * h / w + 0.5)
-
-    for point, corner in zip(spline.points, [(-10, -10), (w / 2, -10), (w / 2, h + 10), (-10, h + 10)]):
+    mask, points, to_mask = four_point_hole(clip, "left_hole")
+    for point, corner in zip(points, [(-10, -10), (w / 2, -10), (w / 2, h + 10), (-10, h + 10)]):
         point.co = point.handle_left = point.handle_right = to_mask(*corner)
     return mask
 

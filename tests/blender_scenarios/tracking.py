@@ -4,7 +4,7 @@ import types
 
 import bpy
 
-from blender_scenarios.bpy_helpers import addon_module, clip_editor, install, open_clip
+from blender_scenarios.bpy_helpers import addon_module, clip_editor, four_point_hole, install, open_clip
 
 
 def _setup(zip_path, video, clip_start):
@@ -104,20 +104,9 @@ def curved_mask(zip_path, video, clip_start, cx, cy, radius):
     """Track with a mask whose subtracted layer is a circle (four Bezier points) around (cx, cy) px."""
     mod, clip, scene, props = _setup(zip_path, video, clip_start)
     w, h = clip.size
-    mask = bpy.data.masks.new(name="arena")
-    layer = mask.layers.new(name="hole")
-    layer.blend = "MERGE_SUBTRACT"
-    spline = layer.splines.new()
-    spline.use_cyclic = True
-    spline.points.add(4 - len(spline.points))
+    mask, points, to_mask = four_point_hole(clip, "arena")
     k = 0.5523
-
-    def to_mask(px, py):
-        # pixels (top-left) -> mask space (square, bottom-left; y squeezed around 0.5 on wide frames)
-        u, v = px / w, 1 - py / h
-        return (u, (v - 0.5) * h / w + 0.5)
-
-    for point, (dx, dy, hx, hy) in zip(spline.points,
+    for point, (dx, dy, hx, hy) in zip(points,
                                        [(1, 0, 0, -1), (0, -1, -1, 0), (-1, 0, 0, 1), (0, 1, 1, 0)]):
         point.co = to_mask(cx + radius * dx, cy + radius * dy)
         point.handle_left = to_mask(cx + radius * (dx - k * hx), cy + radius * (dy - k * hy))
