@@ -139,12 +139,23 @@ SETTINGS: tuple[Setting, ...] = (
             "How many animals the video shows (0: unknown). When known, blobs of touching animals are split, "
             "the weakest extra detections of a frame dropped, and the tracker keeps exactly this many "
             "identities", min=0, max=100_000),
+    Setting("runtime", "auto", "detection", "Runtime",
+            "What runs the YOLO network; auto: ONNX Runtime for .onnx models when it is installed, else OpenCV "
+            "DNN (the choice is reported when tracking starts)",
+            choices=(("auto", "Automatic", "ONNX Runtime for .onnx models when it is installed, else OpenCV DNN"),
+                     ("opencv", "OpenCV DNN", "OpenCV's DNN module: Darknet .cfg/.weights and .onnx models"),
+                     ("onnxruntime", "ONNX Runtime",
+                      "ONNX Runtime: .onnx models (convert Darknet models once with convert-darknet)")),
+            scene=False),
     Setting("backend", "auto", "detection", "Compute device",
-            "auto: the GPU when OpenCV offers CUDA, else the CPU",
-            choices=(("auto", "Automatic", "Use the GPU when OpenCV offers CUDA, else the CPU"),
+            "auto: the first GPU the runtime offers, else the CPU (the device in use is reported)",
+            choices=(("auto", "Automatic", "The first GPU the runtime offers, else the CPU"),
                      ("cpu", "CPU", "Always use the CPU"),
-                     ("cuda", "CUDA GPU",
-                      "Use an NVIDIA GPU through OpenCV's CUDA backend (needs a CUDA build of OpenCV)")),
+                     ("cuda", "NVIDIA GPU (CUDA)",
+                      "NVIDIA GPU: ONNX Runtime with the GPU packages, or an OpenCV built with CUDA"),
+                     ("directml", "DirectML GPU", "Any GPU on Windows: ONNX Runtime with onnxruntime-directml"),
+                     ("coreml", "Apple CoreML", "Apple GPU / Neural Engine on macOS: ONNX Runtime"),
+                     ("opencl", "OpenCL GPU", "OpenCV DNN's OpenCL target (many GPUs, with the standard OpenCV)")),
             scene=False),
     # --- background detector -------------------------------------------------------------------------
     Setting("polarity", "auto", "background", "Animals are",

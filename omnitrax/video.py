@@ -5,13 +5,12 @@ Frames are HxWx3 uint8 BGR images; indices are 0-based video frame indices.
 from __future__ import annotations
 
 import math
-import queue
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from .ahead import ahead
 from .errors import OmniTraxError
 
 DEFAULT_FPS = 25.0
@@ -144,43 +143,21 @@ class VideoSource:
         return self._prefetched(start, stop)
 
     def _prefetched(self, start: int, stop: int):
-        frames: queue.Queue = queue.Queue(maxsize=PREFETCH)
-        halt = threading.Event()
-        done = object()
+        return ahead(self._decoded(start, stop), PREFETCH, name=f"omnitrax-decode-{self.path.name}")
 
-        def put(item) -> bool:
-            while not halt.is_set():
-                try:
-                    frames.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def decode():
-            cap = cv2.VideoCapture(str(self.path))
-            try:
-                if start > 0:
-                    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-                for index in range(start, stop):
-                    ok, frame = cap.read()
-                    if not ok or frame is None or not put((index, frame)):
-                        break
-            finally:
-                cap.release()
-                put(done)  # also after an error, so the consumer never waits forever
-
-        worker = threading.Thread(target=decode, name=f"omnitrax-decode-{self.path.name}", daemon=True)
-        worker.start()
+    def _decoded(self, start: int, stop: int):
+        """(index, frame) for [start, stop) from a capture of its own, until a frame does not decode."""
+        cap = cv2.VideoCapture(str(self.path))
         try:
-            while True:
-                item = frames.get()
-                if item is done:
+            if start > 0:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            for index in range(start, stop):
+                ok, frame = cap.read()
+                if not ok or frame is None:
                     return
-                yield item
+                yield index, frame
         finally:
-            halt.set()
-            worker.join()
+            cap.release()
 
     def sample_frames(self, n: int) -> list:
         """Up to n frames spread evenly over the whole video (first and last included)."""

@@ -6,7 +6,7 @@ from blender_harness import run_scenario
 
 from omnitrax.settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS, read_settings
 
-NAMES = [n for n in (*TRACKING_DEFAULTS, *POSE_DEFAULTS) if n != "backend"]
+NAMES = [n for n in (*TRACKING_DEFAULTS, *POSE_DEFAULTS) if n not in ("backend", "runtime")]  # machine settings
 
 
 @pytest.fixture(scope="module")

@@ -282,16 +282,16 @@ def test_fixed_batch_onnx_falls_back_to_one_frame_at_a_time(tmp_path):
 
 # ------------------------------------------------------------------------------------ backend
 def test_backend_is_reported(v5_model):
-    det = YoloDetector(v5_model, input_size=320)
+    det = YoloDetector(v5_model, input_size=320, runtime="opencv")
     assert det.backend == ("CUDA" if HAS_CUDA else "CPU")
     assert det.description.endswith(f"on OpenCV DNN, {det.backend}")
-    assert YoloDetector(v5_model, input_size=320, backend="cpu").backend == "CPU"
+    assert YoloDetector(v5_model, input_size=320, backend="cpu", runtime="opencv").backend == "CPU"
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="this OpenCV has CUDA")
 def test_cuda_without_cuda_is_a_clear_error(v5_model):
     with pytest.raises(OmniTraxError, match="no CUDA support"):
-        YoloDetector(v5_model, backend="cuda")
+        YoloDetector(v5_model, backend="cuda", runtime="opencv")
 
 
 # ------------------------------------------------------------------------------------ bad input
@@ -333,11 +333,13 @@ def test_invalid_cfg(tmp_path):
         YoloDetector(cfg)
 
 
-def test_unreadable_onnx(tmp_path):
+@pytest.mark.parametrize("runtime,words", [("opencv", "OpenCV cannot read the ONNX model 'bad.onnx'"),
+                                           ("onnxruntime", "ONNX Runtime cannot load 'bad.onnx'")])
+def test_unreadable_onnx(tmp_path, runtime, words):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(np.random.default_rng(0).bytes(3000))
-    with pytest.raises(OmniTraxError, match="OpenCV cannot read the ONNX model 'bad.onnx'"):
-        YoloDetector(bad)
+    with pytest.raises(OmniTraxError, match=words):
+        YoloDetector(bad, runtime=runtime)
 
 
 def test_unknown_suffix(tmp_path):
@@ -347,18 +349,21 @@ def test_unknown_suffix(tmp_path):
         YoloDetector(model)
 
 
-def test_external_data_onnx_is_refused_before_opencv_loads_it(tmp_path, v5_model):
+def test_external_data_onnx_is_refused_before_opencv_loads_it_and_runs_on_onnx_runtime(tmp_path, v5_model):
     import onnx
     path = tmp_path / "ext.onnx"
     onnx.save_model(onnx.load(str(v5_model)), str(path), save_as_external_data=True,
                     location="ext.onnx.data", size_threshold=0)
     # OpenCV 4.x dies with SIGFPE on this file: run in a child so a regression cannot kill the suite
     code = ("from omnitrax.tracking.yolo import YoloDetector\n"
-            f"YoloDetector({str(path)!r})\n")
+            f"YoloDetector({str(path)!r}, runtime='opencv')\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 1, run.stderr[-500:]
     assert "separate .onnx.data file" in run.stderr and "save_as_external_data=False" in run.stderr
+    got = YoloDetector(path, input_size=320, runtime="onnxruntime").detect(FRAME)
+    want = YoloDetector(v5_model, input_size=320, runtime="opencv").detect(FRAME)
+    np.testing.assert_allclose(got.boxes, want.boxes, atol=1e-3)
 
 
 def test_input_size_not_multiple_of_32(v5_model):

@@ -45,9 +45,14 @@ def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
     return start, stop
 
 
-def compute_device(context) -> str:
-    """The add-on preference 'Compute device', lower-case ('auto' when the add-on is not registered)."""
+def machine_settings(context) -> dict:
+    """The settings kept in the add-on preferences (runtime, compute device) as the core takes them:
+    {setting: lower-case value}; the schema defaults when the add-on is not registered."""
+    from .properties import PREFERENCE_PROPERTIES
+
     addon = context.preferences.addons.get(ADDON_PACKAGE)
-    return addon.preferences.compute_device.lower() if addon is not None else "auto"
+    if addon is None:
+        return {}
+    return {name: getattr(addon.preferences, prop).lower() for name, prop in PREFERENCE_PROPERTIES.items()}
 
 

@@ -50,10 +50,19 @@ def _schema_annotations() -> dict:
     return {s.name: schema_property(s) for s in schema.SETTINGS if s.scene}
 
 
-def _schema_backend():
-    from ..settings import BY_NAME
+#: machine settings (schema settings with scene=False) -> their add-on preference property
+PREFERENCE_PROPERTIES = {"runtime": "runtime", "backend": "compute_device"}
 
-    return BY_NAME["backend"]
+
+def _preference_property(name: str):
+    """An enum preference for a machine setting; the compute device offers this platform's devices only."""
+    from ..settings import BY_NAME
+    from ..tracking.runtimes import platform_devices
+
+    s = BY_NAME[name]
+    choices = [c for c in s.choices if name != "backend" or c[0] == "auto" or c[0] in platform_devices()]
+    return EnumProperty(name=s.label, description=s.help, default=s.default.upper(),
+                        items=[(v.upper(), label, text) for v, label, text in choices])
 
 
 class _BlenderOnlySettings:
@@ -104,16 +113,15 @@ OmniTraxSettings = type("OmniTraxSettings", (bpy.types.PropertyGroup,), {
 class OmniTraxPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_PACKAGE
 
-    compute_device: EnumProperty(
-        name="Compute device",
-        items=[(v.upper(), label, text) for v, label, text in _schema_backend().choices],
-        default=_schema_backend().default.upper(),
-    )
+    runtime: _preference_property("runtime")
+    compute_device: _preference_property("backend")
 
     def draw(self, context):
         layout = self.layout
-        layout.prop(self, "compute_device")
-        layout.label(text="The detection backend in use is reported when tracking starts.", icon="INFO")
+        row = layout.row()
+        row.prop(self, "runtime")
+        row.prop(self, "compute_device")
+        layout.label(text="The runtime and device in use are reported when tracking starts.", icon="INFO")
         from . import pose_packages
 
         pose_packages.draw_preferences(self.layout, context)
@@ -135,20 +143,21 @@ def scene_value(props, name: str):
     return value.lower() if isinstance(value, str) else value
 
 
-def settings_from_scene(props, backend: str = "auto"):
-    """Scene.omnitrax properties -> core TrackingSettings."""
+def settings_from_scene(props, machine: dict | None = None):
+    """Scene.omnitrax properties + the machine settings (context.machine_settings) -> TrackingSettings."""
     from ..tracking.settings import TrackingSettings
 
-    values = {name: scene_value(props, name) for name in TrackingSettings.__dataclass_fields__ if name != "backend"}
-    return TrackingSettings.from_mapping({**values, "backend": backend.lower()})
+    values = {name: scene_value(props, name) for name in TrackingSettings.__dataclass_fields__
+              if name not in PREFERENCE_PROPERTIES}
+    return TrackingSettings.from_mapping({**values, **(machine or {})})
 
 
-def scene_settings(props, backend: str = "auto") -> tuple[dict, dict]:
+def scene_settings(props, machine: dict | None = None) -> tuple[dict, dict]:
     """Scene.omnitrax -> (tracking dict, pose dict) for settings_file.write_settings (absolute paths)."""
     from ..settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS
 
-    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name != "backend"}
-    tracking["backend"] = backend
+    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name not in PREFERENCE_PROPERTIES}
+    tracking.update(machine or {})
     return tracking, {name: scene_value(props, name) for name in POSE_DEFAULTS}
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from . import markers
 from .properties import settings_from_scene
-from .context import compute_device, frame_range
+from .context import frame_range, machine_settings
 from .coords import ClipFrames, clip_size
 
 #: the markers tracked so far are rewritten at most this often, and never taking over ~20% of the time
@@ -38,7 +38,7 @@ class BlenderTrackingJob:
         if width == 0 or height == 0 or clip.frame_duration == 0:
             raise OmniTraxError(f"Blender cannot read the clip '{clip.filepath}': check that the file exists "
                                 f"and is a video or image sequence.")
-        settings = settings_from_scene(props, compute_device(context))
+        settings = settings_from_scene(props, machine_settings(context))
         start, stop = frame_range(scene, props, clip, self.frames)
 
         seeds = None

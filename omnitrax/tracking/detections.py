@@ -62,6 +62,8 @@ class Detector:
 
     #: one line saying what runs, e.g. "YOLO (ONNX) on OpenCV DNN, CPU"
     description: str = ""
+    #: frames per detect_batch() call that the pipeline should give it (1: frame by frame)
+    preferred_batch: int = 1
 
     def detect(self, frame: np.ndarray) -> Detections:  # frame: HxWx3 uint8 BGR
         raise NotImplementedError

@@ -6,12 +6,14 @@ user presses Esc. `result()` gives the tracks found so far, also after a stop.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 
+from ..ahead import ahead
 from ..errors import OmniTraxError
 from .detections import Detections, Detector
 from .settings import TrackingSettings
@@ -68,7 +70,7 @@ def build_detector(settings: TrackingSettings, video=None, mask=None) -> Detecto
         confidence=min(settings.confidence, settings.low_confidence or 1.0), nms=settings.nms,
         min_size=settings.min_box,
         max_size=settings.max_box or float("inf"), constant_size=settings.constant_box or None,
-        names_path=names, mask=mask, backend=settings.backend)
+        names_path=names, mask=mask, backend=settings.backend, runtime=settings.runtime)
 
 
 def build_tracker(settings: TrackingSettings, two_stage: bool = False, scored: bool = True):
@@ -84,6 +86,7 @@ def build_tracker(settings: TrackingSettings, two_stage: bool = False, scored: b
                    confirm=settings.confirm, high_score=high, scored=scored)
 
 
+DETECT_AHEAD = 8  # frames detected ahead of the tracker
 STITCH_SIZES = 5.0  # automatic stitching reach: this many typical box sizes ...
 STITCH_UNKNOWN = 100.0  # ... or this many px when the tracks have no boxes
 
@@ -110,9 +113,11 @@ class TrackingRun:
     mask: object = None
     detections: dict | None = None  # {frame: Detections}, replaces the detector
     detector: Detector | None = None
+    overlap: bool = True  # detect on a worker thread ahead of the tracker (False: in turn, for benchmarks)
     _tracker: object = field(default=None, init=False, repr=False)
     _video: object = field(default=None, init=False, repr=False)
     _last_frame: int = field(default=-1, init=False, repr=False)
+    _source: object = field(default=None, init=False, repr=False)
 
     def __post_init__(self):
         if self.video_path is None and self.detections is None:
@@ -150,8 +155,21 @@ class TrackingRun:
             for f in range(self.start, self.stop):
                 yield f, self.detections.get(f, Detections.empty())
             return
-        for f, image in self._video.frames(self.start, self.stop):
-            yield f, self.detector.detect(image)
+        # decoding and detection each run on a thread of their own, ahead of the tracker
+        self._source = ahead(self._detected(), DETECT_AHEAD, name="omnitrax-detect") if self.overlap \
+            else self._detected()
+        yield from self._source
+
+    def _detected(self) -> Iterator[tuple[int, Detections]]:
+        frames = self._video.frames(self.start, self.stop)
+        batch = max(int(getattr(self.detector, "preferred_batch", 1)), 1)
+        try:
+            while chunk := list(itertools.islice(frames, batch)):
+                images = [image for _, image in chunk]
+                found = self.detector.detect_batch(images) if batch > 1 else [self.detector.detect(images[0])]
+                yield from zip((f for f, _ in chunk), found)
+        finally:
+            frames.close()
 
     def steps(self) -> Iterator[Progress]:
         t0 = time.perf_counter()
@@ -190,5 +208,7 @@ class TrackingRun:
         return tracks
 
     def close(self) -> None:
+        if self._source is not None:
+            self._source.close()  # stops the detection and decoding threads
         if self._video is not None:
             self._video.close()

@@ -1,4 +1,5 @@
-"""YOLO detection on OpenCV DNN: Darknet .cfg/.weights and ONNX models, in any common output layout.
+"""YOLO detection: Darknet .cfg/.weights and ONNX models, in any common output layout, on OpenCV DNN or
+ONNX Runtime (omnitrax.tracking.runtimes chooses and runs the network; all the rest is the same code).
 
 Input: frames are resized to the network input size (`input_size`, set per call through the blob size,
 so the user's files are never rewritten), either stretched (Darknet's training default) or letterboxed
@@ -29,18 +30,12 @@ import cv2
 import numpy as np
 
 from ..errors import OmniTraxError
-from . import model_files
+from . import model_files, runtimes
 from .detections import Detections, Detector
+from .runtimes import _first_line
 
 LAYOUTS = ("darknet", "yolov5", "yolov8")
 PAD_VALUE = 114  # grey used by YOLOv5/v8 letterboxing
-
-
-def _first_line(error: Exception) -> str:
-    """The useful line of an OpenCV error ('... error: (-215:...) what in function ...')."""
-    text = str(error).strip().splitlines()
-    line = next((t for t in text if "error:" in t), text[-1] if text else "")
-    return line.split("error:", 1)[-1].strip()
 
 
 def _check_file(path, what: str) -> Path:
@@ -67,13 +62,16 @@ def _grid_counts(width: int, height: int) -> set[int]:
 
 
 class YoloDetector(Detector):
-    """A YOLO network (Darknet or ONNX) run by OpenCV DNN; see the module docstring for the details."""
+    """A YOLO network (Darknet or ONNX) run by OpenCV DNN or ONNX Runtime; see the module docstring.
+
+    runtime: auto | opencv | onnxruntime; backend (the compute device): auto | cpu | cuda | directml |
+    coreml | opencl (omnitrax.tracking.runtimes.choose says which combinations run where)."""
 
     max_batch = 8  # frames per forward pass in detect_batch
 
     def __init__(self, model_path, weights_path=None, *, input_size=416, confidence=0.5, nms=0.45,
                  letterbox=None, classes=None, min_size=0, max_size=float("inf"), constant_size=None,
-                 names_path=None, mask=None, backend="auto", layout="auto"):
+                 names_path=None, mask=None, backend="auto", layout="auto", runtime="auto"):
         self.input_size = _size(input_size)
         if not 0.0 <= confidence <= 1.0 or not 0.0 <= nms <= 1.0:
             raise OmniTraxError(f"Confidence ({confidence}) and NMS threshold ({nms}) must be between 0 and 1.")
@@ -89,25 +87,35 @@ class YoloDetector(Detector):
         suffix = model_path.suffix.lower()
         if suffix in (".cfg", ".weights"):
             self.format = "Darknet"
-            self.net, default_letterbox = self._load_darknet(model_path, weights_path)
         elif suffix == ".onnx":
             self.format = "ONNX"
-            self.net, default_letterbox = self._load_onnx(model_path), True
         else:
             raise OmniTraxError(f"'{model_path.name}' is not a YOLO model OmniTrax reads: choose a Darknet .cfg "
                                 f"(with its .weights) or an .onnx file.")
         self.name = model_path.stem
+        runtime_asked = runtime
+        runtime, device = runtimes.choose(runtime, backend, self.format)
+        self.fallback = ""  # why an automatic GPU choice ended on the CPU, if it did
+        if self.format == "Darknet":
+            net, default_letterbox = self._load_darknet(model_path, weights_path)
+            self.engine = runtimes.OpenCVEngine(net, device)
+        else:
+            default_letterbox = self._onnx_letterbox(model_path)
+            self.engine = self._onnx_engine(model_path, runtime, device, auto=str(backend).lower() == "auto",
+                                            automatic_runtime=str(runtime_asked).lower() == "auto")
         self.letterbox = default_letterbox if letterbox is None else bool(letterbox)
-        self.backend = self._set_backend(backend)
+        self.runtime, self.backend = self.engine.runtime, runtimes.DEVICE_LABELS[self.engine.device]
         self.batch_supported = None  # unknown until detect_batch tries a batch > 1
+        # on a GPU one forward of several frames beats several forwards; on the CPU it does not (measured)
+        self.preferred_batch = 1 if self.engine.device == "cpu" else self.max_batch
 
-        self.output_names = list(self.net.getUnconnectedOutLayersNames())
         self.layout, self.num_classes = self._probe(layout)
         self.class_filter = self._class_ids(classes)
         w, h = self.input_size
         layout_text = "" if self.format == "Darknet" else f", {self.layout} layout"
         self.description = (f"YOLO ({self.format} {self.name}{layout_text}, {w}x{h}, "
-                            f"{'letterbox' if self.letterbox else 'stretch'}) on OpenCV DNN, {self.backend}")
+                            f"{'letterbox' if self.letterbox else 'stretch'}) on {self.engine.description}"
+                            f"{self.fallback}")
 
     # ----------------------------------------------------------------------------------- loading
     @staticmethod
@@ -160,6 +168,37 @@ class YoloDetector(Detector):
                                 f"(same classes and filters).")
 
     @staticmethod
+    def _onnx_letterbox(path: Path) -> bool:
+        """Letterboxed unless the file says otherwise (models converted from Darknet are stretched)."""
+        try:
+            from .onnx_proto import read_metadata
+
+            return read_metadata(path).get("letterbox", "1") != "0"
+        except (ImportError, OmniTraxError):
+            return True  # the runtime's own loader gives the error about a broken file
+
+    def _onnx_engine(self, path: Path, runtime: str, device: str, auto: bool, automatic_runtime: bool):
+        if runtime == "opencv":
+            return runtimes.OpenCVEngine(self._load_onnx(path), device)
+        try:
+            engine = runtimes.OrtEngine(path, device)
+        except OmniTraxError as e:
+            if not auto or device == "cpu":
+                raise
+            self.fallback = f" ({runtimes.DEVICE_LABELS[device]} did not start: {str(e).split(':')[0]})"
+            engine = runtimes.OrtEngine(path, "cpu")
+        fixed = engine.fixed_size()
+        if fixed is None or fixed == self.input_size:
+            return engine
+        w, h = fixed
+        if not automatic_runtime:
+            raise OmniTraxError(f"'{path.name}' was exported for input {w}x{h} only, which ONNX Runtime keeps: set the "
+                                f"network size to {w}x{h}, or choose the runtime OpenCV DNN (it resizes the network).")
+        self.fallback = f" (ONNX Runtime runs '{path.name}' at {w}x{h} only)"
+        return runtimes.OpenCVEngine(self._load_onnx(path), "cuda" if engine.device == "cuda" and "cuda" in
+                                     runtimes.opencv_devices() else "cpu")
+
+    @staticmethod
     def _load_onnx(path: Path):
         if model_files.external_data_marker_found(path):
             # OpenCV 4.x dies with a floating point exception on these: refuse before loading.
@@ -173,28 +212,12 @@ class YoloDetector(Detector):
                                 f"with opset 12-17 (e.g. torch.onnx.export(..., dynamo=False, "
                                 f"opset_version=13)).") from None
 
-    def _set_backend(self, backend: str) -> str:
-        backend = str(backend).lower()
-        if backend not in ("auto", "cpu", "cuda"):
-            raise OmniTraxError(f"Unknown backend {backend!r}; use auto, cpu or cuda.")
-        has_cuda = len(cv2.dnn.getAvailableTargets(cv2.dnn.DNN_BACKEND_CUDA)) > 0
-        if backend == "cuda" and not has_cuda:
-            raise OmniTraxError("This OpenCV build has no CUDA support (pip wheels never do): choose backend "
-                                "'auto' or 'cpu', or install an OpenCV built with CUDA.")
-        if has_cuda and backend != "cpu":
-            self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
-            self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA)
-            return "CUDA"
-        self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
-        self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
-        return "CPU"
-
     def _probe(self, layout: str) -> tuple[str, int]:
         """Run a blank frame once: fails early at a bad input size and tells the output layout."""
         w, h = self.input_size
         try:
             outputs = self._forward(np.zeros((1, 3, h, w), np.float32))
-        except cv2.error as e:
+        except self.engine.errors as e:
             raise OmniTraxError(f"'{self.name}' cannot run at input size {w}x{h} ({_first_line(e)}). If it was "
                                 f"exported for a fixed size, set the network size to that size.") from None
         if self.format == "Darknet":
@@ -208,7 +231,7 @@ class YoloDetector(Detector):
         if not candidates:
             raise self._layout_error([o.shape for o in outputs])
         index = max(candidates)[1]
-        self.output_names = [self.output_names[index]]
+        self.engine.keep_output(index)
         shape = outputs[index].shape[-2:]
         boxes_last = self._boxes_axis_is_last(shape)
         attributes = shape[0] if boxes_last else shape[1]
@@ -260,8 +283,7 @@ class YoloDetector(Detector):
 
     # ----------------------------------------------------------------------------------- running
     def _forward(self, blob: np.ndarray) -> list[np.ndarray]:
-        self.net.setInput(blob)
-        return list(self.net.forward(self.output_names))
+        return self.engine.forward(blob)
 
     def preprocess(self, frames) -> tuple[np.ndarray, list[tuple[float, float, float, float]]]:
         """A float blob (B, 3, H, W) and per frame (scale_x, scale_y, pad_x, pad_y): net px = frame px * s + pad."""
@@ -355,7 +377,7 @@ class YoloDetector(Detector):
         blob, geometry = self.preprocess(frames)
         try:
             outputs = self._forward(blob)
-        except cv2.error:
+        except self.engine.errors:
             outputs = None
         # a fixed-batch ONNX graph may run but fold the batch into other axes: check the leading axis
         ok = outputs is not None and all(o.ndim == 3 and o.shape[0] == len(frames) for o in outputs)

@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 
 from ...errors import OmniTraxError
-from ..context import active_clip, compute_device, frame_range
+from ..context import active_clip, frame_range, machine_settings
 from ..modal import failure_text
 
 PREVIEW_FRAMES = 6
@@ -54,7 +54,7 @@ class OMNITRAX_OT_detect_preview(bpy.types.Operator):
         if not video.is_file():
             raise OmniTraxError(f"The video of clip '{clip.name}' is missing ({video}); relink the clip.")
         out = export_folder(props.export_dir)
-        settings = settings_from_scene(props, compute_device(context))
+        settings = settings_from_scene(props, machine_settings(context))
         frames = ClipFrames.of(clip)
         start, stop = frame_range(scene, props, clip, frames)
         width, height = clip_size(clip)

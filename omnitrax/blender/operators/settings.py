@@ -38,9 +38,9 @@ class OMNITRAX_OT_save_settings(bpy.types.Operator, ExportHelper):
         if path.suffix.lower() not in SUFFIXES:
             path = path.with_name(path.name + ".toml")
         try:
-            from ..context import compute_device
+            from ..context import machine_settings
 
-            tracking, pose = scene_settings(context.scene.omnitrax, compute_device(context))
+            tracking, pose = scene_settings(context.scene.omnitrax, machine_settings(context))
             write_settings(path, tracking, pose)
         except OmniTraxError as exc:
             self.report({"ERROR"}, str(exc))
