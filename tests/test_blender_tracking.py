@@ -422,3 +422,33 @@ def test_esc_keeps_nothing_beyond_the_frames_tracked(modal):
     for name, ms in modal["markers"].items():
         detected = [m[0] for m in ms if not m[3]]
         assert detected and max(detected) <= last, name  # nothing beyond the frames tracked
+
+
+# --- the runtime and compute device preferences ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def runtime_runs(linux_zip, synthetic_clip, tmp_path_factory):
+    return _scenario("runtime_preferences", tmp_path_factory, linux_zip, synthetic_clip[0])
+
+
+def test_preferences_offer_the_runtimes_and_only_this_platforms_devices(runtime_runs):
+    assert runtime_runs["runtimes"] == ["AUTO", "OPENCV", "ONNXRUNTIME"]
+    assert runtime_runs["devices"] == ["AUTO", "CPU", "CUDA", "OPENCL"]  # Linux: no DirectML, no CoreML
+
+
+def test_the_runtime_preference_decides_what_runs(runtime_runs):
+    assert " on OpenCV DNN, " in runtime_runs["OPENCV"]["description"]
+    assert " on ONNX Runtime, " in runtime_runs["ONNXRUNTIME"]["description"]
+
+
+def test_both_runtimes_give_the_same_markers(runtime_runs):
+    a, b = runtime_runs["OPENCV"], runtime_runs["ONNXRUNTIME"]
+    assert a["status"] == b["status"] == ["FINISHED"]
+    assert sorted(a["markers"]) == sorted(b["markers"]) and len(a["markers"]) > 0
+    for name in a["markers"]:
+        np.testing.assert_allclose(np.array(a["markers"][name]), np.array(b["markers"][name]), atol=1e-3)
+
+
+def test_a_device_the_runtime_lacks_is_a_one_line_error(runtime_runs):
+    error = runtime_runs["opencl_onnxruntime"]
+    assert isinstance(error, str) and "ONNX Runtime has no OpenCL device" in error and "\n" not in error.strip()

@@ -201,3 +201,24 @@ def modal_loop_then_esc(zip_path, video, clip_start, ticks):
     result["reports"] = reports
     result["markers"] = dump(clip)
     return result
+
+
+def runtime_preferences(zip_path, video, clip_start):
+    """Track with the bundled YOLO model once per runtime preference; what each run said it used."""
+    mod, clip, scene, props = _setup(zip_path, video, clip_start)
+    props.detector = "YOLO"
+    prefs = bpy.context.preferences.addons[mod.__name__].preferences
+    job_module = addon_module(mod, "blender.tracking_job")
+    result = {"devices": [i.identifier for i in prefs.bl_rna.properties["compute_device"].enum_items],
+              "runtimes": [i.identifier for i in prefs.bl_rna.properties["runtime"].enum_items]}
+    for runtime in ("OPENCV", "ONNXRUNTIME"):
+        prefs.runtime = runtime
+        with clip_editor(clip):
+            job = job_module.BlenderTrackingJob(bpy.context, clip, True)
+            result[runtime] = {"description": job.run.description}
+            job.run.close()
+            result[runtime]["status"] = track(clip, restart=True)
+        result[runtime]["markers"] = dump(clip)
+    prefs.runtime, prefs.compute_device = "ONNXRUNTIME", "OPENCL"
+    result["opencl_onnxruntime"] = track(clip, restart=True)
+    return result
