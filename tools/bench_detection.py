@@ -1,15 +1,14 @@
-"""Frames/s of the YOLO detection stage vs. the bare OpenCV DNN forward loop, at input 416 and 640.
+"""Detection speed: ONNX Runtime vs OpenCV DNN per model size, and the overlapped vs in-turn pipeline.
 
-    python tools/bench_detection.py [--frames 24] [--repeats 3] [--model PATH [--weights PATH]]
+    python tools/bench_detection.py [--frames 24] [--repeats 3] [--device cpu]
 
-For each model (the bundled data/models/ants_yolo.onnx when present, and a yolov4-tiny-sized Darknet
-net with random weights written by omnitrax.tracking.model_files) and each input size it times, on the
-same frames and the same cv2.dnn.Net:
-  bare:          blob = cv2.dnn.blobFromImage(frame, ...); net.setInput(blob); net.forward(outnames)
-  detect:        YoloDetector.detect(frame) for each frame (preprocess, forward, decode, NMS, filters)
-  detect_batch:  YoloDetector.detect_batch(frames) (one forward per batch of frames)
-Overhead = time(detect) / time(bare) - 1. Each timing is the best of --repeats rounds (the machine is shared).
-Frames come from the bundled sample clip, else from the synthetic generator.
+1. For the bundled detector (416) and random-weight yolov4-tiny-layout networks at widths 0.5, 0.75
+   (YOLOv8n-sized) and 1.0, at inputs 320, 416 and 640 (converted to ONNX by omnitrax's converter),
+   frames/s of YoloDetector.detect on OpenCV DNN and on ONNX Runtime (same frames, same process,
+   interleaved rounds, best of --repeats) and the ratio ONNX Runtime / OpenCV DNN.
+2. `omnitrax track` on the bundled sample (TrackingRun over all 250 frames) with detection in turn
+   (overlap=False) and on a worker thread ahead of the tracker (overlap=True, the default), for the YOLO
+   detector on each runtime and for the background detector: frames/s and the ratio.
 """
 from __future__ import annotations
 
@@ -19,98 +18,80 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+
+from device_check import detection_fps, onnx_model, sample_frames  # noqa: E402
 
 from omnitrax import resources  # noqa: E402
 from omnitrax.tracking import model_files  # noqa: E402
 from omnitrax.tracking.yolo import YoloDetector  # noqa: E402
 
 
-def load_frames(n: int) -> tuple[list[np.ndarray], str]:
-    clip = resources.sample_clip()
-    if clip.is_file():
-        capture = cv2.VideoCapture(str(clip))
-        frames = []
-        while len(frames) < n:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(frame)
-        capture.release()
-        if frames:
-            return frames, f"{len(frames)} frames of {clip.name} ({frames[0].shape[1]}x{frames[0].shape[0]})"
-    from omnitrax.synthetic import render_frames
+def runtime_ratios(frames, repeats: int, device: str) -> None:
+    print(f"{'model':<36} {'input':>5} {'weights':>8} {'OpenCV fps':>11} {'ORT fps':>8} {'ORT/OpenCV':>11}")
+    with tempfile.TemporaryDirectory() as tmp:
+        models = [("bundled ants_yolo", str(resources.default_yolo_model()), 416, None)]
+        for width in (0.5, 0.75, 1.0):
+            for size in (320, 416, 640):
+                label = f"yolov4-tiny x{width:g}" + (" (YOLOv8n-sized)" if width == 0.75 else "")
+                models.append((label, str(onnx_model(Path(tmp), size, width)), size, width))
 
-    frames = [frame for frame, _ in render_frames(n_frames=n, seed=0)]
-    return frames, f"{len(frames)} synthetic frames ({frames[0].shape[1]}x{frames[0].shape[0]})"
-
-
-def timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+        for label, path, size, width in models:
+            detectors = {r: YoloDetector(path, input_size=size, runtime=r, backend=device)
+                         for r in ("opencv", "onnxruntime")}
+            best = {r: 0.0 for r in detectors}
+            for _ in range(repeats):  # alternate the runtimes so machine load hits both alike
+                for r, det in detectors.items():
+                    best[r] = max(best[r], detection_fps(det, frames, 1))
+            weights = (f"{model_files.weight_count(model_files.yolov4_tiny_cfg(80, width_multiple=width)) / 1e6:.1f}M"
+                       if width else "-")
+            print(f"{label:<36} {size:>5} {weights:>8} {best['opencv']:>11.1f} {best['onnxruntime']:>8.1f} "
+                  f"{best['onnxruntime'] / best['opencv']:>10.2f}x")
 
 
-def bench(detector: YoloDetector, frames, repeats: int) -> dict:
-    net, names = detector.net, detector.output_names
-    size = detector.input_size
+def pipeline_fps(settings, overlap: bool) -> float:
+    from omnitrax.tracking.pipeline import TrackingRun
 
-    def bare():
-        for frame in frames:
-            net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255.0, size, swapRB=True, crop=False))
-            net.forward(names)
-
-    def detect():
-        for frame in frames:
-            detector.detect(frame)
-
-    bare(), detect()  # warm up (allocations, first-run layer setup)
-    times = {"bare": [], "detect": [], "detect_batch": []}
-    for _ in range(repeats):  # interleave the three so load from other jobs hits them alike
-        times["bare"].append(timed(bare))
-        times["detect"].append(timed(detect))
-        times["detect_batch"].append(timed(lambda: detector.detect_batch(frames)))
-    return {k: len(frames) / min(v) for k, v in times.items()}
+    run = TrackingRun(settings, str(resources.sample_clip()), overlap=overlap)
+    t = time.perf_counter()
+    run.run()
+    elapsed = time.perf_counter() - t
+    run.close()
+    return run.total / elapsed
 
 
-def darknet_yolov4_tiny(folder: Path) -> Path:
-    cfg = folder / "yolov4-tiny.cfg"
-    cfg.write_text(model_files.yolov4_tiny_cfg(classes=80))
-    model_files.write_darknet_weights(cfg.read_text(), folder / "yolov4-tiny.weights", seed=0)
-    return cfg
+def overlap_ratios(repeats: int) -> None:
+    from omnitrax.tracking.settings import TrackingSettings
+
+    print(f"\n{'pipeline on ants.avi (250 frames)':<44} {'in turn fps':>12} {'overlapped fps':>15} {'ratio':>7}")
+    for label, settings in (("YOLO on OpenCV DNN", TrackingSettings(runtime="opencv")),
+                            ("YOLO on ONNX Runtime", TrackingSettings(runtime="onnxruntime")),
+                            ("background detector", TrackingSettings(detector="background"))):
+        best = {False: 0.0, True: 0.0}
+        for _ in range(repeats):
+            for overlap in best:
+                best[overlap] = max(best[overlap], pipeline_fps(settings, overlap))
+        print(f"{label:<44} {best[False]:>12.1f} {best[True]:>15.1f} {best[True] / best[False]:>6.2f}x")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--model", help="a .cfg or .onnx to bench instead of the default two")
-    parser.add_argument("--weights")
+    parser.add_argument("--device", default="cpu", help="compute device for part 1 (default cpu)")
     args = parser.parse_args()
+    frames = sample_frames(args.frames)
+    import cv2
 
-    frames, source = load_frames(args.frames)
-    print(f"frames: {source}; OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads")
-    with tempfile.TemporaryDirectory() as tmp:
-        models = []
-        if args.model:
-            models.append(("given model", args.model, args.weights))
-        else:
-            if resources.default_yolo_model().is_file():
-                models.append(("bundled model", str(resources.default_yolo_model()), None))
-            models.append(("yolov4-tiny-sized Darknet net, random weights (80 classes)",
-                           str(darknet_yolov4_tiny(Path(tmp))), None))
-        print(f"{'input':>6} {'bare fps':>9} {'detect fps':>11} {'batch fps':>10} {'overhead':>9}  model")
-        for label, model, weights in models:
-            for size in (416, 640):
-                detector = YoloDetector(model, weights, input_size=size)
-                fps = bench(detector, frames, args.repeats)
-                overhead = fps["bare"] / fps["detect"] - 1
-                print(f"{size:>6} {fps['bare']:>9.1f} {fps['detect']:>11.1f} {fps['detect_batch']:>10.1f} "
-                      f"{overhead:>8.1%}  {label}: {detector.description}, batched: {detector.batch_supported}")
+    from omnitrax.tracking import runtimes
+
+    ort = runtimes.onnxruntime()
+    print(f"{len(frames)} frames of {resources.sample_clip().name}; OpenCV {cv2.__version__} "
+          f"({cv2.getNumThreads()} threads), ONNX Runtime {ort.__version__ if ort else 'not installed'}")
+    runtime_ratios(frames, args.repeats, args.device)
+    overlap_ratios(args.repeats)
 
 
 if __name__ == "__main__":
