@@ -12,7 +12,7 @@ import sys
 from ..errors import OmniTraxError
 
 #: the command modules, in the order `--help` lists them
-COMMANDS = ("track", "detect_preview", "evaluate", "pose", "datasets", "batch", "settings")
+COMMANDS = ("track", "detect_preview", "evaluate", "pose", "datasets", "batch", "settings", "convert_darknet")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,1 +1,1 @@
-"""Blender operators by area: tracking, pose, training-data export, settings files."""
+"""Blender operators by area: tracking, pose, training-data export, settings files, models (Darknet -> ONNX)."""
