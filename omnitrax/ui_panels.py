@@ -49,6 +49,8 @@ class OMNITRAX_PT_detection(_OmniTraxPanel, bpy.types.Panel):
             layout.prop(s, "model_path")
             layout.prop(s, "weights_path")
             layout.prop(s, "names_path")
+            if s.model_path.lower().endswith((".cfg", ".weights")):  # Darknet: runs on ONNX Runtime once converted
+                layout.operator("omnitrax.convert_darknet", icon="EXPORT")
             col = layout.column(align=True)
             col.prop(s, "confidence")
             col.prop(s, "low_confidence")

@@ -59,14 +59,14 @@ def ort_devices() -> list[str]:
 
 
 def opencv_devices() -> list[str]:
-    """Devices OpenCV DNN can use here: cuda when built with it, opencl when a device answers, cpu."""
+    """Devices OpenCV DNN can use here: cuda when built with it, opencl when an OpenCL GPU answers, cpu."""
     import cv2
 
     devices = []
     if len(cv2.dnn.getAvailableTargets(cv2.dnn.DNN_BACKEND_CUDA)) > 0:
         devices.append("cuda")
-    if cv2.ocl.haveOpenCL():
-        devices.append("opencl")
+    if cv2.ocl.haveOpenCL() and cv2.ocl.Device.getDefault().type() & cv2.ocl.DEVICE_TYPE_GPU:
+        devices.append("opencl")  # OpenCV DNN runs OpenCL on GPUs only (on a CPU device it falls back)
     return devices + ["cpu"]
 
 
