@@ -45,11 +45,13 @@ def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
     return start, stop
 
 
+#: machine settings (schema settings with scene=False) -> their add-on preference property
+PREFERENCE_PROPERTIES = {"runtime": "runtime", "backend": "compute_device"}
+
+
 def machine_settings(context) -> dict:
     """The settings kept in the add-on preferences (runtime, compute device) as the core takes them:
     {setting: lower-case value}; the schema defaults when the add-on is not registered."""
-    from .properties import PREFERENCE_PROPERTIES
-
     addon = context.preferences.addons.get(ADDON_PACKAGE)
     if addon is None:
         return {}

@@ -8,7 +8,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
 
 
 from ..errors import OmniTraxError
-from .context import ADDON_PACKAGE, redraw_clip_editors
+from .context import ADDON_PACKAGE, PREFERENCE_PROPERTIES, redraw_clip_editors
 
 
 def _redraw_clip_editors(self, context):
@@ -48,10 +48,6 @@ def _schema_annotations() -> dict:
     from .. import settings as schema
 
     return {s.name: schema_property(s) for s in schema.SETTINGS if s.scene}
-
-
-#: machine settings (schema settings with scene=False) -> their add-on preference property
-PREFERENCE_PROPERTIES = {"runtime": "runtime", "backend": "compute_device"}
 
 
 def _preference_property(name: str):
