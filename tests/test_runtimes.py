@@ -215,6 +215,17 @@ def test_stopping_early_closes_the_source_on_its_own_thread():
     assert not any(t.name == "test-worker" for t in threading.enumerate())
 
 
+def test_detection_is_overlapped_by_default_only_on_a_gpu():
+    from omnitrax.tracking.pipeline import TrackingRun
+    from omnitrax.tracking.settings import TrackingSettings
+
+    run = TrackingRun(TrackingSettings(), str(resources.sample_clip()))
+    next(run.steps())
+    detecting_ahead = any(t.name == "omnitrax-detect" for t in threading.enumerate())
+    run.close()
+    assert detecting_ahead == run.detector.uses_gpu == (run.detector.engine.device != "cpu")
+
+
 @pytest.mark.parametrize("detector", ["yolo", "background"])
 def test_overlapped_pipeline_gives_exactly_the_tracks_of_the_sequential_one(detector):
     from omnitrax.tracking.pipeline import TrackingRun
@@ -235,7 +246,7 @@ def test_a_stopped_run_leaves_no_worker_threads():
     from omnitrax.tracking.pipeline import TrackingRun
     from omnitrax.tracking.settings import TrackingSettings
 
-    run = TrackingRun(TrackingSettings(), str(resources.sample_clip()))
+    run = TrackingRun(TrackingSettings(), str(resources.sample_clip()), overlap=True)
     steps = run.steps()
     for _ in range(30):
         next(steps)

@@ -7,7 +7,8 @@
    frames/s of YoloDetector.detect on OpenCV DNN and on ONNX Runtime (same frames, same process,
    interleaved rounds, best of --repeats) and the ratio ONNX Runtime / OpenCV DNN.
 2. `omnitrax track` on the bundled sample (TrackingRun over all 250 frames) with detection in turn
-   (overlap=False) and on a worker thread ahead of the tracker (overlap=True, the default), for the YOLO
+   (overlap=False, the default on the CPU) and on a worker thread ahead of the tracker (overlap=True, the
+   default when the network runs on a GPU), for the YOLO
    detector on each runtime and for the background detector: frames/s and the ratio.
 """
 from __future__ import annotations

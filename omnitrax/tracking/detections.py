@@ -64,6 +64,8 @@ class Detector:
     description: str = ""
     #: frames per detect_batch() call that the pipeline should give it (1: frame by frame)
     preferred_batch: int = 1
+    #: the work runs on a GPU, so the CPU is free meanwhile (the pipeline then detects ahead on a thread)
+    uses_gpu: bool = False
 
     def detect(self, frame: np.ndarray) -> Detections:  # frame: HxWx3 uint8 BGR
         raise NotImplementedError

@@ -113,7 +113,10 @@ class TrackingRun:
     mask: object = None
     detections: dict | None = None  # {frame: Detections}, replaces the detector
     detector: Detector | None = None
-    overlap: bool = True  # detect on a worker thread ahead of the tracker (False: in turn, for benchmarks)
+    # detect on a worker thread ahead of the tracker; None: when the detector runs on a GPU. On the CPU the
+    # network's own threads already use every core: a detection thread only competes with them (measured
+    # 0.8-0.9x frames/s on 2 cores, tools/bench_detection.py)
+    overlap: bool | None = None
     _tracker: object = field(default=None, init=False, repr=False)
     _video: object = field(default=None, init=False, repr=False)
     _last_frame: int = field(default=-1, init=False, repr=False)
@@ -155,9 +158,9 @@ class TrackingRun:
             for f in range(self.start, self.stop):
                 yield f, self.detections.get(f, Detections.empty())
             return
-        # decoding and detection each run on a thread of their own, ahead of the tracker
-        self._source = ahead(self._detected(), DETECT_AHEAD, name="omnitrax-detect") if self.overlap \
-            else self._detected()
+        # decoding runs on a thread of its own, ahead of detection; detection ahead of the tracker when overlapped
+        overlap = self.detector.uses_gpu if self.overlap is None else self.overlap
+        self._source = ahead(self._detected(), DETECT_AHEAD, name="omnitrax-detect") if overlap else self._detected()
         yield from self._source
 
     def _detected(self) -> Iterator[tuple[int, Detections]]:

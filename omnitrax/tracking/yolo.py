@@ -107,7 +107,8 @@ class YoloDetector(Detector):
         self.runtime, self.backend = self.engine.runtime, runtimes.DEVICE_LABELS[self.engine.device]
         self.batch_supported = None  # unknown until detect_batch tries a batch > 1
         # on a GPU one forward of several frames beats several forwards; on the CPU it does not (measured)
-        self.preferred_batch = 1 if self.engine.device == "cpu" else self.max_batch
+        self.uses_gpu = self.engine.device != "cpu"
+        self.preferred_batch = self.max_batch if self.uses_gpu else 1
 
         self.layout, self.num_classes = self._probe(layout)
         self.class_filter = self._class_ids(classes)
