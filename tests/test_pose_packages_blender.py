@@ -89,3 +89,31 @@ def test_unregister_removes_the_operator_and_the_packages_folder_from_sys_path(s
 
 def test_a_new_session_finds_the_packages_installed_before(session_two, session_one):
     assert session_two["target_on_path"] is True and session_two["file"].startswith(session_one["target"])
+
+
+def test_preferences_offer_the_accelerations_of_this_platform(session_one):
+    assert session_one["accelerations"] == ["cpu", "cuda"]  # Linux x86_64 (the scenarios run there)
+    assert session_one["acceleration_default"] == "cpu"
+    assert ["prop", "pose_acceleration", True] in session_one["draw_default"]
+
+
+def test_an_acceleration_this_platform_lacks_is_refused_in_one_line_before_pip_runs(session_one):
+    refused = session_one["refused"]
+    assert "Apple Core ML acceleration does not exist on Linux" in refused and "\n" not in refused.strip()
+    assert session_one["pip_ran_for_refused"] is False
+
+
+def test_the_package_list_follows_the_chosen_acceleration(session_one):
+    cpu = [e[1:] for e in session_one["draw_default"] if e[0] == "label"]
+    cuda = [e[1:] for e in session_one["draw_cuda"] if e[0] == "label"]
+    assert ["onnxruntime 1.32.0", "CHECKMARK"] in cpu  # the test venv's own ONNX Runtime
+    assert ["onnxruntime-gpu: not installed (needs 1.31.1)", "X"] in cuda
+    assert not any(t.startswith("onnxruntime-gpu") for t, _ in cpu)
+
+
+def test_the_device_line_shows_what_detection_runs_on(session_one):
+    assert session_one["check_devices"] == ["FINISHED"]
+    devices = [e[1] for e in session_one["draw_default"] if e[0] == "label" and e[1].startswith("Devices: ")]
+    assert len(devices) == 1
+    assert devices[0].startswith("Devices: CPU ") and "; onnxruntime 1.32.0: " in devices[0]
+    assert "; OpenCV 4.11.0: no CUDA, " in devices[0]

@@ -1,15 +1,18 @@
-"""Add-on preferences: show the installed pose packages and install them with pip, in the background.
+"""Add-on preferences: show the installed pose/GPU packages and install them with pip, in the background.
 
 The work is done by the bpy-free omnitrax.packages.installer; this module picks the folder (the extension's
-user directory, which survives extension updates and needs no admin rights), runs the install as a
-modal operator (timer-polled, Esc cancels), and draws the state in the preferences.
+user directory, which survives extension updates and needs no admin rights) and the acceleration (the
+preferences' `pose_acceleration`: cpu, cuda, directml or coreml, only those of this platform), runs the
+install as a modal operator (timer-polled, Esc cancels), and draws the state in the preferences.
 """
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import bpy
-from bpy.props import BoolProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..errors import OmniTraxError
 from ..packages import installer
@@ -20,6 +23,7 @@ class _State:
 
     def __init__(self):
         self.job: installer.PipInstall | None = None  # the install in progress
+        self.job_set: installer.PackageSet | None = None  # the package set it installs (None: custom list)
         self.probe: installer.DeviceProbe | None = None  # the device check in progress
         self.versions: dict[tuple, dict] = {}  # packages -> {name: version or None}, cleared by refresh()
         self.devices = ""  # one line from the last device check
@@ -46,9 +50,43 @@ def target_path(create: bool = False):
     return installer.target_dir(user_base(create))
 
 
-def package_set() -> installer.PosePackageSet:
-    """The pose packages for the Python this Blender runs (3.11: Blender 4.2-5.0, 3.13: Blender 5.1+)."""
-    return installer.pose_package_set()
+# what the device check imports in its process (a test may leave out the slow torch and tensorflow)
+PROBE_FRAMEWORKS = installer.FRAMEWORKS
+
+
+def acceleration_items() -> list[tuple[str, str, str]]:
+    """The acceleration choices of this computer's platform, as EnumProperty items (cpu first)."""
+    return [(name, installer.ACCELERATIONS[name].label, installer.ACCELERATIONS[name].description)
+            for name in installer.acceleration_choices()]
+
+
+def acceleration_property():
+    """The preferences' `pose_acceleration` property: what the package installer installs."""
+    return EnumProperty(
+        name="Acceleration", items=acceleration_items(), default=installer.CPU, update=_acceleration_changed,
+        description="What the installed packages run on: the ONNX Runtime build for detection and the torch "
+                    "build for pose estimation (only the choices of this platform are offered)")
+
+
+def _acceleration_changed(self, context):
+    _STATE.message = None  # the last install's outcome was for the set chosen before
+    _redraw_preferences()
+
+
+def _preferences(context=None):
+    addon = (context or bpy.context).preferences.addons.get(_extension_package())
+    return addon.preferences if addon is not None else None
+
+
+def current_acceleration(context=None) -> str:
+    """The acceleration chosen in the preferences ('cpu' when the add-on has no preferences)."""
+    return getattr(_preferences(context), "pose_acceleration", installer.CPU) or installer.CPU
+
+
+def package_set(acceleration: str | None = None) -> installer.PackageSet:
+    """What pip gets for this Blender's Python (3.11: Blender 4.2-5.0, 3.13: Blender 5.1+), this computer
+    and an acceleration (default: the one chosen in the preferences)."""
+    return installer.package_set(acceleration=acceleration or current_acceleration())
 
 
 def support_reason() -> str | None:
@@ -99,11 +137,14 @@ def _poll_probe():
 
 
 def start_device_check(wait: bool) -> None:
-    """Find which CPU/GPUs torch and tensorflow can use, in a separate process (imports take seconds)."""
+    """Find what onnxruntime, OpenCV, torch and tensorflow can run on, in a separate process (the imports
+    take seconds); that process sees what this one imports: Blender's packages, the extension's wheels,
+    then the packages folder."""
     if _STATE.probe is not None:
         return
     _STATE.devices = "Checking devices..."
-    _STATE.probe = installer.DeviceProbe(target_path())
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    _STATE.probe = installer.DeviceProbe(target_path(), frameworks=PROBE_FRAMEWORKS, paths=paths)
     if wait:
         while _poll_probe() is not None:
             time.sleep(0.1)
@@ -112,8 +153,9 @@ def start_device_check(wait: bool) -> None:
 
 
 class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
-    """Download the pose-estimation packages (DeepLabCut-Live, TensorFlow, PyTorch; a few GB) and install
-    them into OmniTrax's user folder. Blender stays usable; press Esc to cancel"""
+    """Download the pose-estimation and detection packages (DeepLabCut-Live, TensorFlow, PyTorch, ONNX
+    Runtime; a few GB) for the chosen acceleration and install them into OmniTrax's user folder. Blender
+    stays usable; press Esc to cancel"""
 
     bl_idname = "omnitrax.install_pose_packages"
     bl_label = "Install Pose-Estimation Packages"
@@ -131,6 +173,10 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
         name="No index", default=False, options={"HIDDEN", "SKIP_SAVE"},
         description="Do not contact the Python Package Index; use only the folder in 'Find links'",
     )
+    acceleration: StringProperty(
+        name="Acceleration", default="", options={"HIDDEN", "SKIP_SAVE"},
+        description="cpu, cuda, directml or coreml (empty: the one chosen in the preferences)",
+    )
 
     _timer = None
 
@@ -145,18 +191,17 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
                     "Blender stays usable; Esc cancels.",
             confirm_text="Install")
 
-    def _requirements(self) -> tuple[str, ...]:
-        given = tuple(self.requirements.split())
-        return given or package_set().requirements
-
     def execute(self, context):
-        pset = package_set()
+        acceleration = self.acceleration.strip().lower() or current_acceleration(context)
+        pset = package_set(acceleration)
         default = not self.requirements.split()
-        if default and pset.unsupported:
-            _STATE.message = ("ERROR", pset.unsupported)
-            self.report({"ERROR"}, pset.unsupported)
+        # an acceleration this platform lacks is refused before pip runs, whatever is to be installed
+        problem = installer.acceleration_problem(acceleration) or (pset.unsupported if default else None)
+        if problem:
+            _STATE.message = ("ERROR", problem)
+            self.report({"ERROR"}, problem)
             return {"CANCELLED"}
-        requirements = self._requirements()
+        requirements = pset.requirements if default else tuple(self.requirements.split())
         extra = list(pset.pip_args) if default else []  # Python 3.13: the pinned set goes in with --no-deps
         if self.no_index:
             extra.append("--no-index")
@@ -170,7 +215,7 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
             _STATE.message = ("ERROR", str(exc))
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
-        _STATE.job = job
+        _STATE.job, _STATE.job_set = job, (pset if default else None)
         _STATE.message = None
         if bpy.app.background or context.window is None:
             while job.poll() == installer.RUNNING:
@@ -209,12 +254,13 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
 
     def _conclude(self, context, job):
         state = job.poll()
-        _STATE.job = None
+        pset = _STATE.job_set
+        _STATE.job = _STATE.job_set = None
         refresh()
         if state == installer.DONE:
             installer.activate(job.target)
-            shown = package_set().packages if job.requirements == list(package_set().requirements) else ()
-            versions = installer.installed_versions(job.target, shown or job.requirements)
+            shown = [p for p in pset.packages if p != "numpy"] if pset is not None else job.requirements
+            versions = installer.installed_versions(job.target, shown)
             text = "Installed " + ", ".join(f"{n} {v}" for n, v in versions.items())
             _STATE.message = ("CHECKMARK", text)
             self.report({"INFO"}, text)
@@ -232,7 +278,7 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
 
 
 class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
-    """Check which pose-estimation packages are installed and which CPU/GPUs they can use"""
+    """Check which pose-estimation and detection packages are installed and which CPU/GPUs they can use"""
 
     bl_idname = "omnitrax.check_pose_packages"
     bl_label = "Check Pose-Estimation Packages"
@@ -240,32 +286,40 @@ class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
 
     probe_devices: BoolProperty(
         name="Check devices", default=True, options={"HIDDEN", "SKIP_SAVE"},
-        description="Also start torch and tensorflow in a separate process to list the GPUs they find",
+        description="Also start onnxruntime, OpenCV, torch and tensorflow in a separate process to list the "
+                    "GPUs they find",
     )
 
     def execute(self, context):
         if target_path().is_dir():
             installer.activate(target_path())
         refresh()
-        if support_reason():
-            self.report({"WARNING"}, support_reason())
-            return {"FINISHED"}
-        versions = _versions(package_set().packages)
-        missing = [n for n, v in versions.items() if v is None]
-        self.report({"WARNING" if missing else "INFO"},
-                    f"Pose packages missing: {', '.join(missing)}" if missing else "All pose packages are installed")
-        if self.probe_devices:
+        pset = package_set(current_acceleration(context))
+        if pset.unsupported:
+            self.report({"WARNING"}, pset.unsupported)
+        else:
+            versions = _versions(pset.packages)
+            missing = [n for n, v in versions.items() if v is None]
+            self.report({"WARNING" if missing else "INFO"},
+                        f"Packages missing for {installer.ACCELERATIONS[pset.acceleration].label}: "
+                        f"{', '.join(missing)}" if missing else "All pose and detection packages are installed")
+        if self.probe_devices:  # detection's runtimes are worth checking even where pose packages are not
             start_device_check(wait=bpy.app.background or context.window is None)
         return {"FINISHED"}
 
 
 def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -> None:
-    """Draw the pose-package section into `layout` (from AddonPreferences.draw). Cheap: no imports, no
-    subprocesses; versions are cached until an install or a check refreshes them."""
-    packages = tuple(packages or package_set().packages)
+    """Draw the package section into `layout` (from AddonPreferences.draw): the acceleration, the packages
+    of the chosen set, install/check, the device line. Cheap: no imports, no subprocesses; versions are
+    cached until an install or a check refreshes them."""
+    pset = package_set(current_acceleration(context))
+    packages = tuple(packages or pset.packages)
     box = layout.box()
-    box.label(text="Pose estimation packages (DeepLabCut-Live)", icon="ARMATURE_DATA")
-    reason = support_reason()
+    box.label(text="Pose estimation and GPU packages (DeepLabCut-Live, ONNX Runtime)", icon="ARMATURE_DATA")
+    prefs = _preferences(context)
+    if prefs is not None and "pose_acceleration" in prefs.bl_rna.properties:
+        box.prop(prefs, "pose_acceleration")
+    reason = support_reason() or pset.unsupported
     if reason and not packages:
         box.label(text=reason, icon="ERROR")
         return

@@ -8,6 +8,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
 
 
 from ..errors import OmniTraxError
+from . import pose_packages
 from .context import ADDON_PACKAGE, PREFERENCE_PROPERTIES, redraw_clip_editors
 
 
@@ -111,6 +112,7 @@ class OmniTraxPreferences(bpy.types.AddonPreferences):
 
     runtime: _preference_property("runtime")
     compute_device: _preference_property("backend")
+    pose_acceleration: pose_packages.acceleration_property()  # what the package installer installs
 
     def draw(self, context):
         layout = self.layout

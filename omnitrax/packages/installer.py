@@ -1,9 +1,14 @@
 """Install the heavy pose-estimation packages into a private folder, with pip, in the background (bpy-free).
 
-The pose packages (DeepLabCut-Live, TensorFlow, torch) are far too big for the extension zip, so the
-add-on preferences install them on request into a folder of the extension's user directory: no admin
-rights, nothing written into Blender's own Python. The Blender side (omnitrax.blender.pose_packages)
-only chooses the folder and shows progress; everything else lives here and runs without Blender.
+The pose packages (DeepLabCut-Live, TensorFlow, torch) and ONNX Runtime are far too big for the extension
+zip, so the add-on preferences install them on request into a folder of the extension's user directory: no
+admin rights, nothing written into Blender's own Python. The user picks an acceleration (cpu, cuda,
+directml, coreml: acceleration_choices() says which exist on a platform); package_set() is the one place
+that says what pip gets for a Python, platform and acceleration. DeviceProbe reports, in a separate
+process, what onnxruntime, OpenCV, torch and tensorflow really run on; usable_onnxruntime_providers() tells
+the detection code the same for onnxruntime in its own process. The Blender side
+(omnitrax.blender.pose_packages) only chooses the folder and shows progress; everything else lives here
+and runs without Blender.
 
 Consistency: pip installs into a staging folder next to the target; only a successful install is moved
 into place (merged with what was there), so a failed or cancelled install leaves the target as it was.
@@ -25,8 +30,9 @@ from pathlib import Path
 
 from ..errors import OmniTraxError
 
-# The single source of truth for what "pose packages" means (exact pins, see README.md).
-POSE_PACKAGES: tuple[str, ...] = (
+# What pip gets: package_set(python, platform, acceleration) is the single source of truth (exact pins
+# everywhere, see README.md). The pieces below are what it combines.
+POSE_PACKAGES: tuple[str, ...] = (  # Python 3.11 (Blender 4.2-5.0), Linux/Windows, CPU; pip resolves the rest
     "deeplabcut-live==1.1.0",
     "tensorflow-cpu==2.21.0",
     "torch==2.14.1",
@@ -34,9 +40,6 @@ POSE_PACKAGES: tuple[str, ...] = (
     "timm==1.0.31",  # DeepLabCut 3 backbones: dlclive's PyTorch path does not import without it
     "numpy==1.26.4",
 )
-# Roughly how many distributions pip collects for POSE_PACKAGES (dependencies included); only used to
-# make the progress fraction move sensibly. It differs per OS; the estimate never goes backwards.
-POSE_PACKAGES_EXPECTED_DISTRIBUTIONS = 70
 
 # Python 3.13 (Blender 5.1+, numpy 2.x: 5.2.3 LTS bundles 2.5.5). deeplabcut-live 1.1.0 declares numpy<2 and
 # Python<3.13 but runs there: measured with this exact set on Python 3.13 + numpy 2.5.5, the bundled ant
@@ -46,7 +49,7 @@ POSE_PACKAGES_EXPECTED_DISTRIBUTIONS = 70
 # POSE_PIP_ARGS_PY313 (--no-deps for every package, --ignore-requires-python for deeplabcut-live). numpy,
 # SciPy and OpenCV are deliberately absent: Blender's numpy and the extension's SciPy/OpenCV wheels are the
 # ones imported, no second numpy lands in the folder.
-POSE_PACKAGES_PY313: tuple[str, ...] = (  # shown and checked in the preferences
+POSE_PACKAGES_PY313: tuple[str, ...] = (  # shown and checked in the preferences (CPU set, Linux/Windows)
     "deeplabcut-live==1.1.0",
     "tensorflow-cpu==2.21.0",  # macOS: tensorflow==2.21.0 (tensorflow-cpu has no macOS wheels)
     "torch==2.14.1",
@@ -54,6 +57,15 @@ POSE_PACKAGES_PY313: tuple[str, ...] = (  # shown and checked in the preferences
     "timm==1.0.31",
 )
 POSE_PIP_ARGS_PY313: tuple[str, ...] = ("--no-deps", "--ignore-requires-python")
+# How the dependency lists were made (and how to redo them after a version change): pip's resolver,
+#   pip install --dry-run --ignore-installed --report out.json --target t --only-binary=:all:
+#       --python-version 3.13 --platform <every manylinux_2_x_x86_64 | win_amd64 | macosx_1x_0_arm64 ...>
+#       <deeplabcut-live's dependencies> tensorflow-cpu==2.21.0 torch==2.14.1 torchvision==0.29.1 timm==1.0.31
+#       numpy==2.5.5 pandas==3.0.6 <the onnxruntime package>
+# run with the environment markers of the target platform (pip's --platform picks wheel tags only; markers
+# such as platform_system == "Linux" follow the machine pip runs on unless they are set to the target's).
+# This reproduces the lists below exactly; the Python 3.11 resolution has the same packages plus numpy,
+# SciPy, OpenCV and pip (deeplabcut-live's own dependencies), which is how its count below is made.
 _PY313_ALL = (  # every platform (the resolution of the packages above plus deeplabcut-live's dependencies)
     "absl-py==2.5.1", "annotated-types==0.8.0", "anyio==4.16.0", "astunparse==1.6.3", "blosc2==4.14.1",
     "certifi==2026.10.19.post1", "charset-normalizer==3.5.3", "click==8.5.1", "colorcet==3.2.1",
@@ -71,7 +83,8 @@ _PY313_ALL = (  # every platform (the resolution of the packages above plus deep
     "typing-inspection==0.4.5", "typing_extensions==4.16.0", "tzdata==2026.6", "urllib3==2.8.0",
     "wheel==0.48.0", "wrapt==2.5.2",
 )
-_PY313_LINUX = (  # torch's CUDA runtime (PyPI's Linux torch is a CUDA build; it runs on CPU-only machines too)
+_PY313_LINUX = (  # torch's CUDA runtime (PyPI's Linux torch is a CUDA build; it runs on CPU-only machines too).
+    # They are also every CUDA library onnxruntime-gpu's [cuda,cudnn] extras ask for, in versions it accepts.
     "cuda-bindings==13.5.0", "cuda-pathfinder==1.9.1", "cuda-toolkit==13.0.3.0", "nvidia-cublas==13.1.1.3",
     "nvidia-cuda-cupti==13.0.85", "nvidia-cuda-nvrtc==13.0.88", "nvidia-cuda-runtime==13.0.96",
     "nvidia-cudnn-cu13==9.24.0.43", "nvidia-cufft==12.0.0.61", "nvidia-cufile==1.15.1.6",
@@ -81,11 +94,112 @@ _PY313_LINUX = (  # torch's CUDA runtime (PyPI's Linux torch is a CUDA build; it
 )
 _PY313_WINDOWS = ("colorama==0.4.6",)  # tqdm's console colours on Windows
 
+# --- acceleration: which ONNX Runtime (detection) and which torch build (pose) pip gets ------------------
+# onnxruntime, onnxruntime-gpu and onnxruntime-directml all install the same `onnxruntime` import package;
+# exactly one of them may be in the folder (merge_into_place drops the one a new install replaces).
+ONNXRUNTIME = "onnxruntime==1.32.0"  # CPU everywhere; on macOS the same wheel holds the CoreML provider
+ONNXRUNTIME_GPU = "onnxruntime-gpu==1.31.1"  # NVIDIA, CUDA 13 + cuDNN 9, both as NVIDIA's pip wheels
+ONNXRUNTIME_DIRECTML = "onnxruntime-directml==1.24.4"  # Windows, any DirectX 12 GPU. Untested here: not on
+# this machine's package mirror; 1.24.4 is the newest release (DirectML is in maintenance, no 1.25+)
+ONNXRUNTIME_DISTRIBUTIONS = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml")
+# onnxruntime-gpu's CUDA libraries on Windows (pip's resolution of onnxruntime-gpu[cuda,cudnn]==1.31.1 for
+# win_amd64, Python 3.11 and 3.13 alike). On Linux torch's own pins above already are them.
+_WINDOWS_CUDA_LIBRARIES = (
+    "nvidia-cublas==13.10.0.20", "nvidia-cuda-nvrtc==13.5.37", "nvidia-cuda-runtime==13.5.37",
+    "nvidia-cudnn-cu13==9.28.1.4", "nvidia-cufft==12.5.0.14", "nvidia-curand==10.4.5.25",
+    "nvidia-nvjitlink==13.5.37",
+)
+# PyPI's Windows torch is a CPU build; PyTorch's own index has the CUDA ones. cu130 = CUDA 13.0, the CUDA of
+# PyPI's Linux torch 2.14.1 and of onnxruntime-gpu 1.31.1 (onnxruntime then uses torch's CUDA DLLs).
+# Untested here (that index cannot be reached from this machine).
+TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu130"
+_WINDOWS_CUDA_TORCH = ("torch==2.14.1+cu130", "torchvision==0.29.1+cu130")
+# TensorFlow stays the CPU build everywhere, on purpose: tensorflow[and-cuda]==2.21.0 resolves on Linux but
+# brings NVIDIA's CUDA 12 wheels beside torch's CUDA 13 ones, and nvidia-cudnn-cu12 and nvidia-cudnn-cu13
+# both install nvidia/cudnn/lib/libcudnn.so.9: one overwrites the other, and one process (`import dlclive`
+# imports torch and tensorflow) can load only one libcudnn.so.9. TensorFlow has no GPU build for Windows.
+# DeepLabCut 3 (PyTorch) models run on the GPU; DeepLabCut 2 (TensorFlow) models on the CPU.
+
+CPU, CUDA, DIRECTML, COREML = "cpu", "cuda", "directml", "coreml"
+
 
 @dataclass(frozen=True)
-class PosePackageSet:
-    """What "the pose packages" are for one Python: `packages` are shown and checked in the preferences,
-    `requirements` + `pip_args` are what pip gets; `unsupported` (with the fix) when there is no set."""
+class Acceleration:
+    """One choice of what the packages run on: its onnxruntime distribution and execution provider."""
+
+    name: str
+    label: str
+    description: str
+    onnxruntime: str  # the distribution that provides `import onnxruntime`
+    provider: str  # the onnxruntime execution provider it is for
+    device: str  # what the provider runs on, for messages ("NVIDIA GPU")
+
+
+ACCELERATIONS: dict[str, Acceleration] = {a.name: a for a in (
+    Acceleration(CPU, "CPU", "Detection and pose estimation on the processor; works on every computer",
+                 "onnxruntime", "CPUExecutionProvider", "CPU"),
+    Acceleration(CUDA, "NVIDIA GPU (CUDA)", "onnxruntime-gpu with NVIDIA's CUDA and cuDNN wheels for detection, "
+                 "torch's CUDA build for DeepLabCut 3 models (a few GB more); needs an NVIDIA GPU and driver",
+                 "onnxruntime-gpu", "CUDAExecutionProvider", "NVIDIA GPU"),
+    Acceleration(DIRECTML, "Any GPU (DirectML)", "onnxruntime-directml: detection on any DirectX 12 GPU (AMD, "
+                 "Intel, NVIDIA); pose estimation stays on the CPU", "onnxruntime-directml",
+                 "DmlExecutionProvider", "DirectX 12 GPU"),
+    Acceleration(COREML, "Apple Core ML", "Detection through Core ML (Apple GPU and Neural Engine), pose "
+                 "estimation with torch on the Apple GPU (MPS)", "onnxruntime", "CoreMLExecutionProvider",
+                 "Core ML device"),
+)}
+_PLATFORM_NAMES = {"linux": "Linux", "win32": "Windows", "darwin": "macOS"}
+_USUAL_MACHINE = {"linux": "x86_64", "win32": "AMD64", "darwin": "arm64"}
+
+
+def _platform_key(platform: str | None) -> str:
+    platform = platform or sys.platform
+    return "linux" if platform.startswith("linux") else platform
+
+
+def _machine(platform: str | None, machine: str | None) -> str:
+    """The machine (platform.machine()) to plan for: given, this one for this platform, else the usual one."""
+    if machine:
+        return machine
+    if platform is None or _platform_key(platform) == _platform_key(sys.platform):
+        import platform as platform_module
+
+        return platform_module.machine() or _USUAL_MACHINE.get(_platform_key(platform), "")
+    return _USUAL_MACHINE.get(_platform_key(platform), "")
+
+
+def acceleration_choices(platform: str | None = None, machine: str | None = None) -> tuple[str, ...]:
+    """The accelerations that exist for a sys.platform value and platform.machine() (default: this computer):
+    Linux x86_64: cpu, cuda; Windows x64: cpu, cuda, directml; macOS arm64: cpu, coreml; others: cpu."""
+    key = _platform_key(platform)
+    m = _machine(platform, machine).lower()
+    x64 = m in ("x86_64", "amd64", "x64")
+    if key == "linux" and x64:
+        return (CPU, CUDA)
+    if key == "win32" and x64:
+        return (CPU, CUDA, DIRECTML)
+    if key == "darwin" and m in ("arm64", "aarch64"):
+        return (CPU, COREML)  # Intel Macs: onnxruntime 1.32 and torch 2.14 have no x86_64 macOS wheels
+    return (CPU,)
+
+
+def acceleration_problem(acceleration: str, platform: str | None = None, machine: str | None = None) -> str | None:
+    """None when `acceleration` exists on the platform, else one line saying which ones do."""
+    choices = acceleration_choices(platform, machine)
+    if acceleration in choices:
+        return None
+    known = ACCELERATIONS.get(acceleration)
+    what = f"{known.label} acceleration" if known else f"The acceleration {acceleration!r}"
+    where = f"{_PLATFORM_NAMES.get(_platform_key(platform), _platform_key(platform))} ({_machine(platform, machine)})"
+    return (f"{what} does not exist on {where}: choose "
+            f"{' or '.join(ACCELERATIONS[c].label for c in choices)}.")
+
+
+@dataclass(frozen=True)
+class PackageSet:
+    """What pip gets for one Python, platform and acceleration: `packages` are shown and checked in the
+    preferences, `requirements` + `pip_args` are what pip gets; `unsupported` (with the fix) when there is
+    no set."""
 
     python: str
     packages: tuple[str, ...]
@@ -93,6 +207,16 @@ class PosePackageSet:
     pip_args: tuple[str, ...] = ()
     expected_distributions: int = 0
     unsupported: str | None = None
+    acceleration: str = CPU
+    platform: str = ""
+
+    @property
+    def onnxruntime(self) -> str:
+        """The onnxruntime distribution this set installs (onnxruntime, onnxruntime-gpu, -directml)."""
+        return ACCELERATIONS[self.acceleration].onnxruntime if self.acceleration in ACCELERATIONS else ""
+
+
+PosePackageSet = PackageSet  # the earlier name
 
 
 def unsupported_reason(version: tuple[int, ...] | None = None) -> str | None:
@@ -106,24 +230,56 @@ def unsupported_reason(version: tuple[int, ...] | None = None) -> str | None:
             "use one of those Blender versions for pose estimation.")
 
 
-def pose_package_set(version: tuple[int, ...] | None = None, platform: str | None = None) -> PosePackageSet:
-    """The pose packages for a Python version (default: the running one) and sys.platform value."""
+def _replace(requirements: tuple[str, ...], name: str, new: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for r in requirements:
+        out.extend(new if requirement_name(r) == name else (r,))
+    return tuple(out)
+
+
+def package_set(version: tuple[int, ...] | None = None, platform: str | None = None,
+                acceleration: str = CPU, machine: str | None = None) -> PackageSet:
+    """The packages pip installs for a Python version, sys.platform value, acceleration and platform.machine()
+    (defaults: this Blender's Python, this computer, cpu). The pose packages (DeepLabCut-Live, TensorFlow,
+    torch) plus the onnxruntime distribution of the acceleration; exact pins throughout."""
     major, minor = tuple(version or sys.version_info)[:2]
-    platform = platform or sys.platform
+    key = _platform_key(platform)
     python = f"{major}.{minor}"
-    reason = unsupported_reason((major, minor))
+    reason = unsupported_reason((major, minor)) or acceleration_problem(acceleration, platform, machine)
+    if reason is None and key == "darwin" and _machine(platform, machine).lower() not in ("arm64", "aarch64"):
+        reason = ("Pose estimation needs an Apple-silicon Mac on macOS: torch 2.14 and onnxruntime 1.32 have no "
+                  "Intel-Mac (x86_64) builds; track on this Mac, estimate poses on another computer.")
     if reason is not None:
-        return PosePackageSet(python, (), (), unsupported=reason)
+        return PackageSet(python, (), (), unsupported=reason, acceleration=acceleration, platform=key)
+    windows_cuda = key == "win32" and acceleration == CUDA
+    pose = POSE_PACKAGES[:-1]  # numpy: see below
+    if key == "darwin":
+        pose = _replace(pose, "tensorflow-cpu", ("tensorflow==2.21.0",))
+    if windows_cuda:
+        pose = _replace(_replace(pose, "torch", _WINDOWS_CUDA_TORCH[:1]), "torchvision", _WINDOWS_CUDA_TORCH[1:])
+    ort = {CUDA: ONNXRUNTIME_GPU, DIRECTML: ONNXRUNTIME_DIRECTML}.get(acceleration, ONNXRUNTIME)
+    cuda_libraries = _WINDOWS_CUDA_LIBRARIES if windows_cuda else ()
+    index_args = ("--extra-index-url", TORCH_CUDA_INDEX) if windows_cuda else ()
+    dependencies = (_PY313_ALL + (_PY313_LINUX if key == "linux" else _PY313_WINDOWS if key == "win32" else ())
+                    + cuda_libraries)
     if (major, minor) == (3, 11):
-        return PosePackageSet(python, POSE_PACKAGES, POSE_PACKAGES,
-                              expected_distributions=POSE_PACKAGES_EXPECTED_DISTRIBUTIONS)
-    shown = POSE_PACKAGES_PY313
-    if platform == "darwin":
-        shown = tuple("tensorflow==2.21.0" if r.startswith("tensorflow-cpu==") else r for r in shown)
-    extra = _PY313_LINUX if platform.startswith("linux") else _PY313_WINDOWS if platform == "win32" else ()
-    requirements = shown + _PY313_ALL + extra
+        # pip resolves the dependencies; [cuda,cudnn] makes it take NVIDIA's CUDA/cuDNN wheels for onnxruntime
+        wanted = ort.replace("onnxruntime-gpu==", "onnxruntime-gpu[cuda,cudnn]==")
+        shown = pose + (POSE_PACKAGES[-1], ort)
+        requirements = pose + (POSE_PACKAGES[-1], wanted) + cuda_libraries
+        # numpy, SciPy, OpenCV and pip come on top of the Python 3.13 list (see above)
+        expected = len(pose) + 1 + len(dependencies) + 4
+        return PackageSet(python, shown, requirements, index_args, expected, acceleration=acceleration, platform=key)
+    shown = pose + (ort,)
+    requirements = shown + dependencies
     # numpy is shown (Blender's own, unpinned: 5.1+ bundle different 2.x releases) but never installed
-    return PosePackageSet(python, shown + ("numpy",), requirements, POSE_PIP_ARGS_PY313, len(requirements))
+    return PackageSet(python, shown + ("numpy",), requirements, POSE_PIP_ARGS_PY313 + index_args,
+                      len(requirements), acceleration=acceleration, platform=key)
+
+
+def pose_package_set(version: tuple[int, ...] | None = None, platform: str | None = None) -> PackageSet:
+    """package_set() with the cpu acceleration (the earlier name)."""
+    return package_set(version, platform, CPU)
 
 LOG_NAME = "pose_install.log"
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
@@ -204,12 +360,69 @@ def pinned_version(requirement: str) -> str | None:
 
 # --- devices ---------------------------------------------------------------------------------------
 
-_PROBE_SCRIPT = r'''
+# y = Relu(x), x: float[1] (ONNX IR 7, opset 13): the smallest model an execution provider can run. An
+# onnxruntime package lists the providers it was built with (onnxruntime-gpu lists CUDA on a computer
+# without an NVIDIA GPU, and then runs on the CPU); only running a model tells whether one works.
+TINY_ONNX_MODEL = bytes.fromhex("080712003a330a0c0a0178120179220452656c751201745a0f0a0178120a0a08080112040a020801"
+                                "620f0a0179120a0a08080112040a02080142040a00100d")
+PROVIDER_NAMES = {"CUDAExecutionProvider": "CUDA", "DmlExecutionProvider": "DirectML",
+                  "CoreMLExecutionProvider": "CoreML", "CPUExecutionProvider": "CPU"}
+FRAMEWORKS = ("torch", "tensorflow", "onnxruntime", "opencv")  # torch before tensorflow (GUIDE.md)
+
+# Shared by the device probe (its own process) and usable_onnxruntime_providers() (this process).
+_ORT_CHECK = r'''
+GPU_PROVIDERS = ("CUDAExecutionProvider", "DmlExecutionProvider", "CoreMLExecutionProvider")
+
+
+def ort_check(ort, model):
+    """(providers built in, providers that ran `model` (GPU first, CPU last), {provider: why it did not})."""
+    import contextlib, io
+    import numpy as np
+    built = list(ort.get_available_providers())
+    usable, why, quiet = [], {}, io.StringIO()
+    if "CUDAExecutionProvider" in built and hasattr(ort, "preload_dlls"):
+        try:  # NVIDIA's CUDA/cuDNN pip wheels next to onnxruntime (or torch's, when torch was imported first)
+            with contextlib.redirect_stdout(quiet):
+                ort.preload_dlls()
+        except Exception as exc:
+            why["CUDAExecutionProvider"] = f"{type(exc).__name__}: {exc}"[:200]
+    for provider in [p for p in GPU_PROVIDERS if p in built] + ["CPUExecutionProvider"]:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        try:
+            with contextlib.redirect_stdout(quiet):  # onnxruntime prints its fall-backs
+                session = ort.InferenceSession(model, options, providers=[provider])
+                if provider not in session.get_providers():
+                    raise RuntimeError("it fell back to " + ", ".join(session.get_providers()))
+                session.run(None, {"x": np.ones(1, np.float32)})
+        except Exception as exc:
+            why.setdefault(provider, (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0][:200])
+        else:
+            usable.append(provider)
+    return built, usable, why
+'''
+
+_PROBE_SCRIPT = _ORT_CHECK + r'''
 import json, os, platform, sys
-if sys.argv[1]:
-    sys.path.append(sys.argv[1])
-out = {"machine": platform.machine(), "cores": os.cpu_count(), "errors": {}}
-for name in sys.argv[2].split(","):
+target, frameworks, extra_paths, model = sys.argv[1], sys.argv[2].split(","), json.loads(sys.argv[3]), sys.argv[4]
+for p in extra_paths + ([target] if target else []):  # after the interpreter's own, like the add-on does
+    if p not in sys.path:
+        sys.path.append(p)
+out = {"machine": platform.machine(), "platform": sys.platform, "cores": os.cpu_count(), "errors": {}}
+MODULES = {"torch": "torch", "tensorflow": "tensorflow", "onnxruntime": "onnxruntime", "opencv": "cv2"}
+
+
+def ort_distributions(folder=None):
+    import importlib.metadata as md
+    found = []
+    for dist in (md.distributions(path=[folder]) if folder else md.distributions()):
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml") and name not in found:
+            found.append(name)
+    return found
+
+
+for name in frameworks:
     try:
         if name == "torch":
             import torch
@@ -223,8 +436,25 @@ for name in sys.argv[2].split(","):
             import tensorflow as tf
             out["tensorflow"] = {"version": tf.__version__,
                                  "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]}
-    except ModuleNotFoundError:
-        pass
+        elif name == "onnxruntime":
+            import onnxruntime as ort
+            ort.set_default_logger_severity(4)
+            built, usable, why = ort_check(ort, bytes.fromhex(model))
+            here = ort_distributions(os.path.dirname(os.path.dirname(os.path.abspath(ort.__file__))))
+            out["onnxruntime"] = {"version": ort.__version__, "package": (here or ["onnxruntime"])[0],
+                                  "packages": ort_distributions(), "providers": built, "usable": usable,
+                                  "why": why}
+        elif name == "opencv":
+            import cv2
+            ocl = bool(cv2.ocl.haveOpenCL())
+            device = cv2.ocl.Device.getDefault() if ocl else None
+            out["opencv"] = {"version": cv2.__version__,
+                             "cuda_targets": len(cv2.dnn.getAvailableTargets(cv2.dnn.DNN_BACKEND_CUDA)),
+                             "opencl": ocl, "opencl_device": device.name() if device is not None else "",
+                             "opencl_gpu": bool(device is not None and device.type() & cv2.ocl.DEVICE_TYPE_GPU)}
+    except ModuleNotFoundError as exc:
+        if exc.name != MODULES.get(name):  # the framework is there but something it needs is not
+            out["errors"][name] = f"{type(exc).__name__}: {exc}"[:300]
     except Exception as exc:
         out["errors"][name] = f"{type(exc).__name__}: {exc}"[:300]
 sys.stdout.write("\nOMNITRAX_DEVICES " + json.dumps(out) + "\n")
@@ -235,7 +465,7 @@ os._exit(0)
 
 @dataclass
 class DeviceReport:
-    """What the pose frameworks can run on. *_version is None when the framework is not installed."""
+    """What the detection and pose runtimes can run on. *_version is None when that one is not installed."""
 
     machine: str
     cores: int
@@ -245,10 +475,65 @@ class DeviceReport:
     tensorflow_version: str | None = None
     tensorflow_gpus: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # framework -> why it failed to load
+    platform: str = ""  # sys.platform of the probed Python
+    onnxruntime_version: str | None = None
+    onnxruntime_package: str | None = None  # the distribution imported: onnxruntime, onnxruntime-gpu, ...
+    onnxruntime_packages: list[str] = field(default_factory=list)  # every one importable (more than 1: broken)
+    onnxruntime_providers: list[str] = field(default_factory=list)  # built in
+    onnxruntime_usable: list[str] = field(default_factory=list)  # really ran a model here (GPU first, CPU last)
+    onnxruntime_why: dict[str, str] = field(default_factory=dict)  # provider -> why it did not run
+    opencv_version: str | None = None
+    opencv_cuda_targets: int = 0  # OpenCV DNN's CUDA targets (0 with the pip wheels)
+    opencl: bool = False  # cv2.ocl.haveOpenCL()
+    opencl_device: str = ""
+    opencl_gpu: bool = False  # the default OpenCL device is a GPU (OpenCV DNN's OpenCL target needs one)
+
+    @classmethod
+    def from_probe(cls, data: dict) -> DeviceReport:
+        """The report of the probe script's JSON."""
+        torch, tf = data.get("torch") or {}, data.get("tensorflow") or {}
+        ort, cv = data.get("onnxruntime") or {}, data.get("opencv") or {}
+        return cls(machine=data["machine"], cores=data.get("cores") or 1, platform=data.get("platform", ""),
+                   torch_version=torch.get("version"), torch_gpus=torch.get("gpus", []),
+                   mps=torch.get("mps", False), tensorflow_version=tf.get("version"),
+                   tensorflow_gpus=tf.get("gpus", []), errors=data.get("errors", {}),
+                   onnxruntime_version=ort.get("version"), onnxruntime_package=ort.get("package"),
+                   onnxruntime_packages=ort.get("packages", []), onnxruntime_providers=ort.get("providers", []),
+                   onnxruntime_usable=ort.get("usable", []), onnxruntime_why=ort.get("why", {}),
+                   opencv_version=cv.get("version"), opencv_cuda_targets=cv.get("cuda_targets", 0),
+                   opencl=cv.get("opencl", False), opencl_device=cv.get("opencl_device", ""),
+                   opencl_gpu=cv.get("opencl_gpu", False))
+
+    def onnxruntime_warning(self) -> str | None:
+        """One line when the installed onnxruntime was installed for an accelerator that does not run here
+        (onnxruntime-gpu without a working NVIDIA GPU, ...), else None."""
+        if not self.onnxruntime_version:
+            return None
+        expected = {"onnxruntime-gpu": CUDA, "onnxruntime-directml": DIRECTML}.get(self.onnxruntime_package or "")
+        if expected is None and self.platform == "darwin" and self.machine.lower() == "arm64":
+            expected = COREML
+        if expected is None or ACCELERATIONS[expected].provider in self.onnxruntime_usable:
+            return None
+        acc = ACCELERATIONS[expected]
+        return (f"{self.onnxruntime_package} is installed but sees no {acc.device} "
+                f"({PROVIDER_NAMES[acc.provider]} provider not available): detection runs on the CPU")
 
     def summary(self) -> str:
-        """One line for the UI, e.g. 'CPU x86_64 (16 cores); torch 2.14.1: CUDA NVIDIA H100; ...'."""
+        """One line for the UI, e.g. 'CPU x86_64 (16 cores); onnxruntime-gpu 1.31.1: CUDA, CPU; OpenCV 4.11.0:
+        no CUDA, OpenCL NVIDIA H100; torch 2.14.1: CUDA NVIDIA H100; tensorflow 2.21.0: CPU only'."""
         parts = [f"CPU {self.machine} ({self.cores} cores)"]
+        if self.onnxruntime_version:
+            usable = ", ".join(PROVIDER_NAMES.get(p, p.removesuffix("ExecutionProvider"))
+                               for p in self.onnxruntime_usable) or "no provider runs"
+            parts.append(self.onnxruntime_warning() or f"{self.onnxruntime_package} {self.onnxruntime_version}: "
+                                                       f"{usable}")
+            if len(self.onnxruntime_packages) > 1:
+                parts.append(f"several ONNX Runtime packages are importable ({', '.join(self.onnxruntime_packages)}),"
+                             f" {self.onnxruntime_package} is used")
+        if self.opencv_version:
+            opencl = f"OpenCL {self.opencl_device}".strip() if self.opencl else "no OpenCL"
+            parts.append(f"OpenCV {self.opencv_version}: {'CUDA' if self.opencv_cuda_targets else 'no CUDA'}, "
+                         f"{opencl}")
         if self.torch_version:
             gpu = ", ".join(f"CUDA {g}" for g in self.torch_gpus) or ("Apple GPU (MPS)" if self.mps else "CPU only")
             parts.append(f"torch {self.torch_version}: {gpu}")
@@ -260,17 +545,21 @@ class DeviceReport:
 
 
 class DeviceProbe:
-    """Finds CPU/GPU devices by importing torch/tensorflow in a separate Python process (importing them
-    in Blender's process takes seconds and cannot be undone). Non-blocking: call poll() until it returns
-    a DeviceReport; it raises OmniTraxError when the probe crashes or runs past `timeout` seconds."""
+    """Finds what onnxruntime, OpenCV, torch and tensorflow can run on by importing them in a separate
+    Python process (importing torch/tensorflow in Blender's process takes seconds and cannot be undone).
+    `paths`: folders to put on that process's sys.path after its own (Blender's extension wheels, e.g. the
+    caller's sys.path), `target` goes last. Non-blocking: call poll() until it returns a DeviceReport; it
+    raises OmniTraxError when the probe crashes or runs past `timeout` seconds."""
 
     def __init__(self, target: str | os.PathLike | None = None, python: str = sys.executable,
-                 frameworks: tuple[str, ...] = ("torch", "tensorflow"), timeout: float = 180.0):
+                 frameworks: tuple[str, ...] = FRAMEWORKS, timeout: float = 180.0, paths=()):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
         self._deadline = time.monotonic() + timeout
         self._timeout = timeout
+        extra = [str(p) for p in paths if p and str(p) != str(target or "")]
         self._proc = subprocess.Popen(
-            [python, "-c", _PROBE_SCRIPT, str(target) if target else "", ",".join(frameworks)],
+            [python, "-c", _PROBE_SCRIPT, str(target) if target else "", ",".join(frameworks), json.dumps(extra),
+             TINY_ONNX_MODEL.hex()],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
             **_new_group_kwargs())
         self.report: DeviceReport | None = None
@@ -288,13 +577,7 @@ class DeviceProbe:
         self._proc.stdout.close()
         for line in reversed(output.splitlines()):
             if line.startswith("OMNITRAX_DEVICES "):
-                data = json.loads(line[len("OMNITRAX_DEVICES "):])
-                torch, tf = data.get("torch") or {}, data.get("tensorflow") or {}
-                self.report = DeviceReport(
-                    machine=data["machine"], cores=data["cores"] or 1,
-                    torch_version=torch.get("version"), torch_gpus=torch.get("gpus", []),
-                    mps=torch.get("mps", False), tensorflow_version=tf.get("version"),
-                    tensorflow_gpus=tf.get("gpus", []), errors=data["errors"])
+                self.report = DeviceReport.from_probe(json.loads(line[len("OMNITRAX_DEVICES "):]))
                 return self.report
         last = next((ln for ln in reversed(output.splitlines()) if ln.strip()), "no output")
         raise OmniTraxError(f"Looking for GPUs crashed ({last.strip()[:200]}); the pose packages may be "
@@ -310,10 +593,53 @@ class DeviceProbe:
 
 
 def probe_devices(target: str | os.PathLike | None = None, python: str = sys.executable,
-                  frameworks: tuple[str, ...] = ("torch", "tensorflow"), timeout: float = 180.0) -> DeviceReport:
-    """Blocking DeviceProbe: which CPU/GPUs torch and tensorflow (from `target`, else `python`'s own
-    packages) can use. Takes seconds (the imports); never call it from a draw function."""
-    return DeviceProbe(target, python, frameworks, timeout).wait()
+                  frameworks: tuple[str, ...] = FRAMEWORKS, timeout: float = 180.0, paths=()) -> DeviceReport:
+    """Blocking DeviceProbe: which CPU/GPUs onnxruntime, OpenCV, torch and tensorflow (from `target`, else
+    `python`'s own packages) can use. Takes seconds (the imports); never call it from a draw function."""
+    return DeviceProbe(target, python, frameworks, timeout, paths).wait()
+
+
+# --- in this process (for the detection code) -------------------------------------------------------
+
+_USABLE_PROVIDERS: list[str] | None = None
+
+
+def onnxruntime_distributions(target: str | os.PathLike | None = None) -> dict[str, str]:
+    """{distribution: version} of the onnxruntime packages installed (in `target`, else where `import` looks),
+    from package metadata: nothing is imported. More than one means `import onnxruntime` gets either."""
+    found = installed_versions(target, ONNXRUNTIME_DISTRIBUTIONS)
+    return {name: version for name, version in found.items() if version}
+
+
+def usable_onnxruntime_providers(refresh: bool = False) -> list[str]:
+    """The onnxruntime execution providers that really run a model on this computer, GPU first, CPU last,
+    e.g. ['CUDAExecutionProvider', 'CPUExecutionProvider']; [] when onnxruntime is not installed.
+
+    Unlike onnxruntime.get_available_providers() (what the package was built with: onnxruntime-gpu lists
+    CUDA without a GPU), each built-in GPU provider runs a one-node model. For onnxruntime-gpu it first calls
+    onnxruntime.preload_dlls(), which loads NVIDIA's CUDA/cuDNN pip wheels from beside onnxruntime (needed
+    before a CUDA session when torch has not been imported). Imports onnxruntime: call it when detection
+    starts, never at registration or while drawing. Cached for the process (refresh=True checks again)."""
+    global _USABLE_PROVIDERS
+    if _USABLE_PROVIDERS is not None and not refresh:
+        return list(_USABLE_PROVIDERS)
+    try:
+        import onnxruntime as ort
+    except (ImportError, OSError):
+        return []
+    namespace: dict = {}
+    exec(compile(_ORT_CHECK, "<omnitrax onnxruntime check>", "exec"), namespace)
+    _, usable, _ = namespace["ort_check"](ort, TINY_ONNX_MODEL)
+    _USABLE_PROVIDERS = usable
+    return list(usable)
+
+
+def onnxruntime_providers_for(acceleration: str, usable: list[str] | None = None) -> list[str]:
+    """The providers list for onnxruntime.InferenceSession(..., providers=...) for an acceleration: its
+    provider first when it runs here, then the CPU. `usable` defaults to usable_onnxruntime_providers()."""
+    usable = usable_onnxruntime_providers() if usable is None else usable
+    wanted = ACCELERATIONS[acceleration].provider if acceleration in ACCELERATIONS else "CPUExecutionProvider"
+    return ([wanted] if wanted in usable and wanted != "CPUExecutionProvider" else []) + ["CPUExecutionProvider"]
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -576,11 +902,32 @@ def _with_parents(paths: set[str]) -> set[str]:
     return out
 
 
+# top-level packages some wheels ship by mistake; sharing one of these does not make two distributions rivals
+_GENERIC_TOP_LEVEL = frozenset({"tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks",
+                                "scripts", "tools", "src", "build"})
+
+
+def _import_roots(dist_info: Path) -> set[str]:
+    """The top-level import names a distribution owns: its regular packages (`name/__init__.py`) and its
+    top-level modules (`name.py`, `name.*.so`, `name.*.pyd`). Namespace folders (nvidia/, google/) are not
+    among them, so distributions that share those are never taken for rivals."""
+    roots = set()
+    for path in _recorded_paths(dist_info):
+        parts = path.split("/")
+        if len(parts) == 2 and parts[1] == "__init__.py":
+            roots.add(parts[0])
+        elif len(parts) == 1 and parts[0].endswith((".py", ".so", ".pyd")):
+            roots.add(parts[0].split(".", 1)[0])
+    return roots - _GENERIC_TOP_LEVEL
+
+
 def merge_into_place(staging: Path, target: Path) -> None:
     """Make `target` = the new install in `staging` + whatever of the old target it does not replace.
 
-    Old distributions that are reinstalled (same name, any version) are dropped with every file their
-    RECORD lists; a regular package (with __init__.py) of the new install replaces the old folder whole;
+    Old distributions that are reinstalled (same name, any version) or replaced (another distribution of
+    the same import package: onnxruntime / onnxruntime-gpu / onnxruntime-directml, tensorflow /
+    tensorflow-cpu) are dropped with every file their RECORD lists, so exactly one of them stays;
+    a regular package (with __init__.py) of the new install replaces the old folder whole;
     folders shared by several distributions (namespace packages like nvidia/ or google/, bin/) are
     merged file by file. Only renames: target -> backup, kept entries backup -> staging,
     staging -> target; on failure everything is moved back.
@@ -593,11 +940,14 @@ def merge_into_place(staging: Path, target: Path) -> None:
             raise OmniTraxError(f"Cannot move the new packages into {target} ({exc.strerror or exc}); "
                                 "check the folder's permissions and install again.") from None
         return
-    new_dists = {_dist_name(p) for p in staging.glob("*.dist-info")}
+    new_infos = list(staging.glob("*.dist-info"))
+    new_dists = {_dist_name(p) for p in new_infos}
+    new_roots = set().union(*(_import_roots(p) for p in new_infos))
     dropped: set[str] = set()
     kept: set[str] = set()
     for old in target.glob("*.dist-info"):
-        (dropped if _dist_name(old) in new_dists else kept).update(_recorded_paths(old))
+        replaced = _dist_name(old) in new_dists or bool(_import_roots(old) & new_roots)
+        (dropped if replaced else kept).update(_recorded_paths(old))
     dropped_tree, kept_tree = _with_parents(dropped), _with_parents(kept)
     backup = target.with_name(target.name + ".old")
     if backup.exists():

@@ -65,6 +65,28 @@ def install_check_and_draw(zip_path, wheels):
     pp.draw_preferences(Recorder(log), bpy.context,
                         packages=("otx_tiny_alpha==1.0", "otx_tiny_beta", "otx_tiny_gamma==3.0"))
     out["draw_tiny"] = log
+
+    # the acceleration: this platform's choices, a refused one, the package list of another one
+    prefs = bpy.context.preferences.addons[pp._extension_package()].preferences
+    out["accelerations"] = [i.identifier for i in prefs.bl_rna.properties["pose_acceleration"].enum_items]
+    out["acceleration_default"] = prefs.pose_acceleration
+    log_file = pp.installer.log_path(pp.target_path())
+    log_before = log_file.read_bytes()
+    try:
+        bpy.ops.omnitrax.install_pose_packages(acceleration="coreml")
+        out["refused"] = None
+    except RuntimeError as exc:
+        out["refused"] = str(exc)
+    out["pip_ran_for_refused"] = log_file.read_bytes() != log_before
+    prefs.pose_acceleration = "cuda"
+    log = []
+    pp.draw_preferences(Recorder(log), bpy.context)
+    out["draw_cuda"] = log
+    prefs.pose_acceleration = "cpu"
+
+    # the device check, without the slow torch/tensorflow imports
+    pp.PROBE_FRAMEWORKS = ("onnxruntime", "opencv")
+    out["check_devices"] = sorted(bpy.ops.omnitrax.check_pose_packages(probe_devices=True))
     log = []
     pp.draw_preferences(Recorder(log), bpy.context)
     out["draw_default"] = log
