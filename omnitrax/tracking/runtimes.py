@@ -185,6 +185,8 @@ class OrtEngine(Engine):
 
     def __init__(self, path: Path, device: str):
         ort = onnxruntime()
+        if device == "cuda" and hasattr(ort, "preload_dlls"):
+            ort.preload_dlls()  # CUDA/cuDNN from NVIDIA's pip wheels (the GPU packages), found without PATH
         options = ort.SessionOptions()
         options.log_severity_level = 3  # provider fallbacks are reported by us, not printed by ORT
         providers = [ORT_PROVIDERS[device]] + ([] if device == "cpu" else [ORT_PROVIDERS["cpu"]])
