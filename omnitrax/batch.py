@@ -1,5 +1,7 @@
 """Batches: track (and estimate poses in) many videos, in parallel or on a Dask cluster.
 
+A video is a movie file or an image sequence (a folder of numbered frames, a first frame file or a glob:
+omnitrax.video.find_series); <stem> is omnitrax.video.source_stem (a sequence's folder name).
 Each video's outputs go to OUT/<stem>/, the same files the track and pose commands write
 (<stem>_tracks.csv; with a pose model <stem>_poses.csv and <stem>_poses.h5). A video is first
 written to OUT/<stem>.partial/ and renamed to OUT/<stem>/ only when complete, with a done.json inside
@@ -88,8 +90,39 @@ def _versions() -> dict:
             "opencv": cv2.__version__}
 
 
+def _series(video: Path):
+    """The image sequence `video` names (omnitrax.video.find_series), None for a movie or a bad sequence
+    (whose own error comes when its job runs)."""
+    from .video import find_series
+
+    try:
+        return find_series(video)
+    except OmniTraxError:
+        return None
+
+
 def _video_identity(video: Path) -> dict:
-    return {"name": video.name, "size": video.stat().st_size if video.is_file() else None}
+    """What done.json records of the input: a movie's name and size; an image sequence's folder, series,
+    first number, frame and file counts and total size (an added, removed or rewritten frame changes it)."""
+    series = _series(video)
+    if series is None:
+        return {"name": video.name, "size": video.stat().st_size if video.is_file() else None}
+    size = 0
+    for name in series.files.values():
+        try:
+            size += (series.folder / name).stat().st_size
+        except OSError:
+            pass
+    return {"name": f"{series.folder.name}/{series.pattern}", "first": series.first, "frames": series.frame_count,
+            "files": len(series.files), "size": size}
+
+
+def output_stem(video) -> str:
+    """The name of a video's output folder and files: omnitrax.video.source_stem (a movie's file stem, an
+    image sequence's folder name or prefix)."""
+    from .video import source_stem
+
+    return source_stem(video)
 
 
 def read_done(folder: Path) -> dict | None:
@@ -120,7 +153,7 @@ def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None) -> d
     from .io.tracks_csv import read_tracks_csv, write_tracks_csv
     from .tracking.pipeline import TrackingRun
 
-    stem = video.stem
+    stem = output_stem(video)
     run = TrackingRun(tracking, video_path=str(video))
     try:
         tracks = run.run()
@@ -156,7 +189,7 @@ def process_video(video: str, out_dir: str, tracking: dict, pose: dict | None = 
 
     t0 = time.perf_counter()
     video_path = Path(video)
-    stem = video_path.stem
+    stem = output_stem(video_path)
     final = Path(out_dir) / stem
     partial = Path(out_dir) / (stem + PARTIAL_SUFFIX)
     try:
@@ -258,15 +291,21 @@ def plan(videos, out_dir: Path, tracking, pose: dict | None):
     skipped, jobs, stems = [], [], {}
     for video in videos:
         path = Path(video)
-        other = stems.setdefault(path.stem, path)
+        stem = output_stem(path)
+        other = stems.setdefault(stem, path)
         if other != path:
-            raise OmniTraxError(f"Videos {other} and {path} share the name '{path.stem}', so their outputs "
+            a, b = _series(other), _series(path)
+            if a is not None and b is not None and (a.folder, a.prefix, a.suffix) == (b.folder, b.prefix, b.suffix):
+                raise OmniTraxError(f"{other} and {path} are frames of one image sequence ({a.folder / a.pattern}): "
+                                    f"give it once, as its folder or a quoted glob (the shell expands an unquoted "
+                                    f"glob into every frame).")
+            raise OmniTraxError(f"Videos {other} and {path} share the name '{stem}', so their outputs "
                                 f"would collide: rename one or run them in separate batches.")
-        record = is_done(out_dir / path.stem, path, digest)
+        record = is_done(out_dir / stem, path, digest)
         if record is not None:
             skipped.append(VideoResult(str(video), "skipped", record.get("frames", 0), record.get("tracks", 0)))
             continue
-        shutil.rmtree(out_dir / (path.stem + PARTIAL_SUFFIX), ignore_errors=True)
+        shutil.rmtree(out_dir / (stem + PARTIAL_SUFFIX), ignore_errors=True)
         jobs.append((str(video), str(out_dir), tracking.to_dict(), pose))
     return skipped, jobs
 

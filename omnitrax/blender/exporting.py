@@ -9,7 +9,7 @@ from ..errors import OmniTraxError
 from ..io.files import ensure_folder, output_file
 from . import markers
 from .context import selected_track_names
-from .coords import ClipFrames, clip_size
+from .coords import ClipFrames, clip_size, clip_stem, clip_video
 
 
 def export_folder(export_dir: str) -> Path:
@@ -40,7 +40,7 @@ def export_clip_poses(clip, export_dir: str) -> tuple[list, str]:
     if not len(poses):
         raise OmniTraxError(f"Clip '{clip.name}' has no keypoints to export; estimate poses first.")
     ensure_folder(out, what="export folder", writable=True)
-    stem = Path(clip.name).stem
+    stem = clip_stem(clip)
     output_file(out / f"{stem}_poses.csv")
     written = [write_dlc_csv(out / f"{stem}_poses.csv", poses, names=names)]
     note = ""
@@ -64,7 +64,7 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     if not len(tracks):
         raise OmniTraxError(f"Clip '{clip.name}' has no tracks to export; track it first.")
     ensure_folder(out, what="export folder", writable=True)
-    stem = Path(clip.name).stem
+    stem = clip_stem(clip)
     for name in ("tracks.csv", "summary.csv") + (("preview.mp4",) if preview else ()):
         output_file(out / f"{stem}_{name}")  # refuse before writing anything, not half-way
     if legacy:
@@ -78,6 +78,6 @@ def export_clip_tracks(clip, export_dir: str, selected_only: bool = False, legac
     if preview:
         from ..io.preview import write_preview
 
-        written.append(write_preview(bpy.path.abspath(clip.filepath), out / f"{stem}_preview.mp4", tracks=tracks,
+        written.append(write_preview(clip_video(clip), out / f"{stem}_preview.mp4", tracks=tracks,
                                      names=names))
     return [Path(p) for p in written]

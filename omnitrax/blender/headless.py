@@ -19,12 +19,13 @@ from ..io.files import output_file
 
 def write_blend(video, tracks, out_path: Path, settings) -> Path:
     from ..io.tracks_csv import write_tracks_csv
+    from ..video import clip_file  # a movie, or an image sequence's first frame (Blender opens it as a clip)
 
     out_path = output_file(Path(out_path).resolve(), what="folder for the .blend")
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "tracks.csv"
         write_tracks_csv(csv_path, tracks)
-        _run_blender(["tracks", str(Path(video).resolve()), str(csv_path), str(out_path),
+        _run_blender(["tracks", str(clip_file(video).resolve()), str(csv_path), str(out_path),
                       json.dumps(settings.to_dict())], out_path)
     return out_path
 
@@ -64,6 +65,7 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     import omnitrax
     from omnitrax.io.tracks_csv import read_tracks_csv
     from omnitrax.tracking.settings import TrackingSettings
+    from omnitrax.video import DEFAULT_FPS
 
     from .coords import ClipFrames
     from .markers import write_tracks
@@ -78,7 +80,7 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     scene.active_clip = clip
     scene.frame_start = clip.frame_start
     scene.frame_end = clip.frame_start + clip.frame_duration - 1
-    scene.render.fps = max(int(round(clip.fps)), 1)
+    scene.render.fps = max(int(round(clip.fps or DEFAULT_FPS)), 1)  # an image sequence has no fps of its own
     settings = json.loads(settings_json)
     apply_settings(scene.omnitrax, TrackingSettings.from_mapping(settings), {})
     tracks = read_tracks_csv(csv_path)

@@ -9,6 +9,8 @@ A job is a plain object with:
     status_text() -> str
     stop()             Esc: wind down, so that step() soon returns False
     finish(stopped) -> str   write the results; the line to report
+    problem: str       (optional) set when the job ended early on bad input but kept its results: the
+                       line is then reported as an error
     undo()             a failure: put the user's data back as it was before the run
     close()
 """
@@ -105,7 +107,8 @@ class JobOperator:
             line = self._job.finish(stopped)
         except Exception as exc:
             return self._fail(exc)
-        self.report({"WARNING" if stopped else "INFO"}, line)
+        # a job that ended early on bad input keeps what it did, and says why as an error
+        self.report({"ERROR" if getattr(self._job, "problem", "") else "WARNING" if stopped else "INFO"}, line)
         self._job.close()
         return {"FINISHED"}
 

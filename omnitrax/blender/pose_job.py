@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import bpy
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from . import markers
 from .context import frame_range, selected_track_names
-from .coords import ClipFrames
+from .coords import ClipFrames, clip_video
 
 
 class BlenderPoseJob:
@@ -32,9 +31,7 @@ class BlenderPoseJob:
             folder = str(resources.default_pose_model())
         self.model_folder = folder
         self.skeleton = bpy.path.abspath(props.pose_skeleton_path) if props.pose_skeleton_path else None
-        self.video = bpy.path.abspath(clip.filepath)
-        if not Path(self.video).is_file():
-            raise OmniTraxError(f"The clip's video '{self.video}' is missing; relocate the clip.")
+        self.video = clip_video(clip)  # the movie, or the image sequence from the clip's first frame
         start, stop = frame_range(context.scene, props, clip, self.frames)
         self.video_frames = np.arange(start, stop)
         self.roi = dict(roi_mode=props.pose_roi_mode.lower(), roi_size=props.pose_roi_size,

@@ -12,10 +12,11 @@ import bpy
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..video import UnreadableFrame
 from . import markers
 from .properties import settings_from_scene
 from .context import frame_range, machine_settings
-from .coords import ClipFrames, clip_size
+from .coords import ClipFrames, clip_size, clip_video
 
 #: the markers tracked so far are rewritten at most this often, and never taking over ~20% of the time
 LIVE_WRITE_INTERVAL = 1.0
@@ -82,7 +83,7 @@ class BlenderTrackingJob:
         self._written = set()  # names of the new tracks written so far (live refreshes)
         self._names_before = {t.name for t in clip.tracking.tracks}
         self.snapshot = markers.snapshot(clip, touched)
-        self.run = TrackingRun(settings, video_path=bpy.path.abspath(clip.filepath), start=start, stop=stop,
+        self.run = TrackingRun(settings, video_path=clip_video(clip), start=start, stop=stop,
                                seeds=seeds, mask=region_mask(props.mask, width, height))
         self.settings = settings
         self.started = time.perf_counter()
@@ -91,6 +92,7 @@ class BlenderTrackingJob:
         self.progress = None
         self._steps = self.run.steps()
         self._stop = False
+        self.problem = ""  # why the run ended before its range did (the JobOperator reports it as an error)
 
     # --- the job interface of blender.modal.JobOperator ---------------------------------------------
     @property
@@ -114,6 +116,8 @@ class BlenderTrackingJob:
     def finish(self, stopped: bool) -> str:
         n = self.write_results()
         done = f"{self.done}/{self.total} frames" if self.progress is not None else "no frames"
+        if self.problem:
+            return f"OmniTrax stopped: {self.problem} Kept {n} tracks of the {done} before it."
         return f"OmniTrax {'stopped' if stopped else 'finished'}: {n} tracks, {done}"
 
     def undo(self) -> None:
@@ -129,6 +133,9 @@ class BlenderTrackingJob:
             try:
                 self.progress = next(self._steps)
             except StopIteration:
+                return False
+            except UnreadableFrame as exc:  # a frame file of a sequence: keep what came before, as on Esc
+                self.problem = str(exc)
                 return False
             if time.perf_counter() >= until:
                 return True

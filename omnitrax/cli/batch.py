@@ -10,7 +10,8 @@ from ..errors import OmniTraxError
 def register(subparsers) -> None:
     p = subparsers.add_parser("batch", help="track (and pose) many videos, in parallel or on a Dask cluster",
                               description="Track many videos into OUT/<stem>/; reruns skip finished videos.")
-    p.add_argument("videos", nargs="*", metavar="VIDEO", help="video files")
+    p.add_argument("videos", nargs="*", metavar="VIDEO",
+                   help="video files and image sequences (folders of numbered frames, first frame files, quoted globs)")
     p.add_argument("--out", required=True, help="output folder (one sub-folder per video)")
     p.add_argument("--settings", default=None, help="settings file (.toml or .yaml) as saved from Blender; "
                                                     "default: the default settings")
@@ -36,7 +37,8 @@ def run(args) -> int:
     if args.pose_model:
         pose["pose_model_path"] = str(Path(args.pose_model).resolve())
     if not args.videos:
-        raise OmniTraxError("No videos given: list the video files to process, e.g. videos/*.mp4.")
+        raise OmniTraxError("No videos given: list the video files (or folders of frames) to process, e.g. "
+                            "videos/*.mp4.")
     where = f"Dask scheduler {args.scheduler}" if args.scheduler else "this machine"
     with_pose = " + pose" if pose.get("pose_model_path") else ""
     print(f"Batch: {len(args.videos)} videos, tracking{with_pose} on {where} -> {args.out}", file=sys.stderr)

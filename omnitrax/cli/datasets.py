@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import OmniTraxError
 
+def _video(path: str) -> tuple[Path, str]:
+    """(the video or image sequence, the stem of its output names), checked before any work."""
+    from ..video import check_source, source_stem
 
-def _video(path: str) -> Path:
     video = Path(path)
-    if not video.is_file():
-        raise OmniTraxError(f"Video file {video} not found: check the path.")
-    return video
+    check_source(video)
+    return video, source_stem(video)
 
 
 def _out(path: str) -> Path:
@@ -42,10 +42,10 @@ def run_crops(args) -> int:
     from ..io.datasets import export_crops
     from ..io.tracks_csv import read_tracks_csv
 
-    video = _video(args.video)
-    out = _out(args.out) / f"{video.stem}_crops"
+    video, stem = _video(args.video)
+    out = _out(args.out) / f"{stem}_crops"
     tracks = read_tracks_csv(args.tracks)
-    written = export_crops(video, tracks, out, video.stem, every=args.every, mode=args.mode, size=args.size,
+    written = export_crops(video, tracks, out, stem, every=args.every, mode=args.mode, size=args.size,
                            padding=args.padding, out_size=args.out_size, grayscale=args.grayscale,
                            ext=args.format, include_predicted=args.include_predicted,
                            on_progress=_progress("crops"))
@@ -57,11 +57,11 @@ def run_yolo(args) -> int:
     from ..io.datasets import export_yolo, read_yolo_labels
     from ..io.tracks_csv import read_tracks_csv
 
-    video = _video(args.video)
+    video, stem = _video(args.video)
     out = _out(args.out)
     tracks = read_tracks_csv(args.tracks)
     names = [n.strip() for n in args.names.split(",")]
-    out = export_yolo(video, tracks, out / f"{video.stem}_yolo", video.stem, every=args.every,
+    out = export_yolo(video, tracks, out / f"{stem}_yolo", stem, every=args.every,
                       val_fraction=args.val_fraction, class_names=names, seed=args.seed,
                       default_box=args.default_box, ext=args.format, on_progress=_progress("yolo"))
     labels = read_yolo_labels(out)
@@ -74,10 +74,10 @@ def run_yolo(args) -> int:
 def run_dlc(args) -> int:
     from ..io.datasets import export_dlc_labeled, read_dlc_csv
 
-    video = _video(args.video)
+    video, stem = _video(args.video)
     out = _out(args.out)
     poses, names = read_dlc_csv(args.poses)
-    folder = export_dlc_labeled(video, poses, out / f"{video.stem}_dlc", video.stem,
+    folder = export_dlc_labeled(video, poses, out / f"{stem}_dlc", stem,
                                 scorer=args.scorer, every=args.every, names=names, pcutoff=args.pcutoff,
                                 on_progress=_progress("dlc"))
     n_images = len(list(folder.glob("img*.png")))
@@ -91,7 +91,7 @@ def register(subparsers) -> None:
     from ..io.datasets import IMAGE_FORMATS
 
     p = subparsers.add_parser("export-crops", help="square image crops of every tracked animal (training data)")
-    p.add_argument("video", help="video file")
+    p.add_argument("video", help="video file, or image sequence (folder of numbered frames, first frame file, quoted glob)")
     p.add_argument("--tracks", required=True, help="OmniTrax tracks CSV (from the track command or Blender)")
     p.add_argument("--out", required=True, help="output folder (crops go to OUT/<video>_crops/)")
     p.add_argument("--every", type=int, default=1, help="every n-th frame that has tracks (default 1)")
@@ -109,7 +109,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_crops)
 
     p = subparsers.add_parser("export-yolo", help="a YOLO detection training set (Ultralytics + Darknet)")
-    p.add_argument("video", help="video file")
+    p.add_argument("video", help="video file, or image sequence (folder of numbered frames, first frame file, quoted glob)")
     p.add_argument("--tracks", required=True, help="OmniTrax tracks CSV with box sizes")
     p.add_argument("--out", required=True, help="output folder (dataset goes to OUT/<video>_yolo/)")
     p.add_argument("--every", type=int, default=10, help="every n-th frame that has tracks (default 10)")
@@ -122,7 +122,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_yolo)
 
     p = subparsers.add_parser("export-dlc", help="DeepLabCut multi-animal labeled data from poses")
-    p.add_argument("video", help="video file")
+    p.add_argument("video", help="video file, or image sequence (folder of numbered frames, first frame file, quoted glob)")
     p.add_argument("--poses", required=True, help="DeepLabCut CSV of the poses (from the pose command or "
                                                   "Blender's Export Poses)")
     p.add_argument("--out", required=True, help="output folder (labeled data goes to OUT/<video>_dlc/)")

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
                     "green, rejected blobs with their reason (red: too small, orange: too large, grey: extra), "
                     "the background detector's foreground beside them, and DIR/<video>_background.png. "
                     "Takes every setting `omnitrax track` takes.")
-    p.add_argument("video", help="video file")
+    p.add_argument("video", help="video file, or image sequence (folder of numbered frames, first frame file, quoted glob)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--frames", type=int, default=6, metavar="K",
                    help="how many frames, spread over the video (first and last included; default 6)")
@@ -25,6 +25,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..tracking.detect_preview import write_detect_preview
+    from ..video import source_stem
 
     if args.detections:
         raise OmniTraxError("detect-preview shows what the detector sees: it does not read --detections; "
@@ -36,7 +37,7 @@ def run(args) -> int:
         print(f"preview image {done}/{total}", file=sys.stderr)
 
     result = write_detect_preview(args.video, settings, args.out, frames=args.frames, start=args.start, stop=stop,
-                                  on_progress=progress)
+                                  on_progress=progress, stem=source_stem(args.video))
     print(f"Detector: {result.description}")
     for name, value in result.chosen.items():
         print(f"  {name}: {value}")

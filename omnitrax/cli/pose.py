@@ -22,7 +22,7 @@ def register(subparsers) -> None:
                                             ("pose_roi_mode", "pose_roi_size", "pose_padding", "pcutoff"))
 
     p = subparsers.add_parser("pose", help="estimate animal poses with a DeepLabCut model on tracked animals")
-    p.add_argument("video", help="video file")
+    p.add_argument("video", help="video file, or image sequence (folder of numbered frames, first frame file, quoted glob)")
     p.add_argument("--tracks", default=None, help="OmniTrax tracks CSV (from the track command); not needed "
                                                   "with --full-frame")
     p.add_argument("--model", required=True, help="folder of an exported DeepLabCut model: TensorFlow "
@@ -78,9 +78,11 @@ def run(args) -> int:
     from ..pose.export import write_dlc_csv, write_dlc_h5
     from ..pose.model import PoseModel
 
+    from ..video import check_source, source_stem
+
     video = Path(args.video)
-    if not video.is_file():
-        raise OmniTraxError(f"Video file {video} not found: check the path.")
+    check_source(video)  # a missing video or a bad image sequence: one line, before the model loads
+    stem = source_stem(video)
     if args.tracks is None and not args.full_frame:
         raise OmniTraxError("Give the animals' tracks with --tracks TRACKS.csv, or --full-frame for a single animal.")
     from ..io.files import ensure_folder
@@ -111,13 +113,13 @@ def run(args) -> int:
         model.close()
     if stop.is_set():
         print("\nStopped: writing the poses found so far.", file=sys.stderr)
-    written = [write_dlc_csv(out / f"{video.stem}_poses.csv", poses)]
+    written = [write_dlc_csv(out / f"{stem}_poses.csv", poses)]
     if args.h5:
-        written.append(write_dlc_h5(out / f"{video.stem}_poses.h5", poses))
+        written.append(write_dlc_h5(out / f"{stem}_poses.h5", poses))
     if args.preview:
         from ..io.preview import write_preview
 
-        written.append(write_preview(video, out / f"{video.stem}_pose_preview.mp4", tracks=tracks, poses=poses,
+        written.append(write_preview(video, out / f"{stem}_pose_preview.mp4", tracks=tracks, poses=poses,
                                      pcutoff=args.pcutoff))
     if args.blend:
         from ..blender.headless import add_poses_to_blend

@@ -13,7 +13,9 @@ EXPORTS = ("csv", "mot", "legacy")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("track", help="detect and track animals in a video")
-    p.add_argument("video", nargs="?", default=None, help="video file (optional with --detections)")
+    p.add_argument("video", nargs="?", default=None,
+                   help="video file, or image sequence: a folder of numbered frames, its first frame file, or a "
+                        "quoted glob like 'frames/*.tif' (optional with --detections)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--export", default="csv", help=f"comma-separated formats: {', '.join(EXPORTS)}")
     p.add_argument("--blend", default=None, help="also write a .blend with the clip and one track per animal")
@@ -66,6 +68,7 @@ def _write_exports(tracks, out: Path, stem: str, exports, frame_height: int | No
 def run(args) -> int:
     from ..io import mot
     from ..tracking.pipeline import TrackingRun
+    from ..video import UnreadableFrame, source_stem
 
     exports = [e.strip() for e in args.export.split(",") if e.strip()]
     bad = [e for e in exports if e not in EXPORTS]
@@ -85,26 +88,31 @@ def run(args) -> int:
     detections = mot.read_detections(args.detections) if args.detections else None
     stop = None if args.end is None else args.end + 1
     run = TrackingRun(settings, video_path=args.video, start=args.start, stop=stop, detections=detections)
-    stem = Path(args.video or args.detections).stem
+    stem = source_stem(args.video) if args.video else Path(args.detections).stem
     print(f"Tracking {args.video or args.detections}: frames {run.start}-{run.stop - 1} with "
           f"{run.description}", file=sys.stderr)
+    _describe_sequence(run._video, run.start, run.stop)
     printer = ProgressPrinter()
-    stopped = False
+    stopped, unreadable = False, None
     try:
         for progress in run.steps():
             printer(progress)
     except KeyboardInterrupt:
         stopped = True
         print("\nStopped: writing the tracks found so far.", file=sys.stderr)
+    except UnreadableFrame as exc:  # a sequence's frame file: keep the frames before it, then fail
+        unreadable = exc
+        print(f"\nStopped at frame {exc.index} ({exc.path.name}): writing the tracks of frames {run.start}-"
+              f"{exc.index - 1}.", file=sys.stderr)
     tracks = run.result()
     height = run._video.height if run._video is not None else None
     run.close()
     written = _write_exports(tracks, Path(args.out), stem, exports, height)
-    if args.preview:
+    if args.preview and (unreadable is None or unreadable.index > run.start):
         from ..io.preview import write_preview
 
         written.append(write_preview(args.video, Path(args.out) / f"{stem}_preview.mp4", tracks=tracks,
-                                     start=run.start, stop=run.stop))
+                                     start=run.start, stop=run.stop if unreadable is None else unreadable.index))
     if args.blend:
         from ..blender.headless import write_blend
 
@@ -112,4 +120,18 @@ def run(args) -> int:
     print(f"{len(tracks.ids())} tracks, {len(tracks)} positions")
     for path in written:
         print(f"  wrote {path}")
+    if unreadable is not None:
+        raise unreadable  # one line, exit code 2, after the tracks before it are written
     return 130 if stopped else 0
+
+
+def _describe_sequence(video, start: int, stop: int) -> None:
+    """For an image sequence: what was found (depth, the 16-bit map) and any missing files in the range."""
+    if getattr(video, "series", None) is None:
+        return
+    print(f"  {video.description}", file=sys.stderr)
+    missing = [i for i in video.missing if start <= i < stop]
+    if missing:
+        names = ", ".join(video.series.file(i).name for i in missing[:3]) + (" ..." if len(missing) > 3 else "")
+        print(f"  warning: {len(missing)} frame file{'s are' if len(missing) > 1 else ' is'} missing ({names}); "
+              f"tracking stops at the first one and keeps the frames before it.", file=sys.stderr)

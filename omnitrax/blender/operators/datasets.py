@@ -18,19 +18,23 @@ from ..modal import failure_text
 _FORMATS = [("JPG", "JPEG", "Smaller files, lossy"), ("PNG", "PNG", "Lossless, larger files")]
 
 
-def _clip_video(clip) -> Path:
-    if clip.source != "MOVIE":
-        raise OmniTraxError(f"Clip '{clip.name}' is an image sequence; training-data export needs a movie file.")
-    path = Path(bpy.path.abspath(clip.filepath, library=clip.library))
-    if not path.is_file():
-        raise OmniTraxError(f"The video of clip '{clip.name}' is missing ({path}); relink the clip.")
-    return path
+def _clip_video(clip) -> str:
+    """What the core reads for the clip: its movie file, or its image sequence."""
+    from ..coords import clip_video
+
+    return clip_video(clip)
+
+
+def _stem(clip) -> str:
+    from ..coords import clip_stem
+
+    return clip_stem(clip)
 
 
 def _target(context, clip, suffix: str) -> Path:
     from ..exporting import export_folder
 
-    return export_folder(context.scene.omnitrax.export_dir) / f"{Path(clip.name).stem}_{suffix}"
+    return export_folder(context.scene.omnitrax.export_dir) / f"{_stem(clip)}_{suffix}"
 
 
 def _read_tracks(clip, selected_only: bool):
@@ -146,7 +150,7 @@ class OMNITRAX_OT_export_samples(_DatasetExport, bpy.types.Operator):
 
         tracks, names = _read_tracks(clip, self.selected_only)
         out = _target(context, clip, "crops")
-        written = export_crops(_clip_video(clip), tracks, out, Path(clip.name).stem, every=self.every,
+        written = export_crops(_clip_video(clip), tracks, out, _stem(clip), every=self.every,
                                mode=self.mode, size=self.size, padding=self.padding,
                                out_size=self.out_size or None, grayscale=self.grayscale,
                                ext=self.file_format.lower(), names=names,
@@ -181,7 +185,7 @@ class OMNITRAX_OT_export_yolo_dataset(_DatasetExport, bpy.types.Operator):
         tracks, _ = _read_tracks(clip, self.selected_only)
         out = _target(context, clip, "yolo")
         names = [n.strip() for n in self.class_names.split(",")]
-        export_yolo(_clip_video(clip), tracks, out, Path(clip.name).stem, every=self.every,
+        export_yolo(_clip_video(clip), tracks, out, _stem(clip), every=self.every,
                     val_fraction=self.val_fraction, class_names=names, seed=self.seed,
                     default_box=self.default_box or None, ext=self.file_format.lower(),
                     include_predicted=self.include_predicted, on_progress=progress)
@@ -210,7 +214,7 @@ class OMNITRAX_OT_export_dlc_labels(_DatasetExport, bpy.types.Operator):
 
         poses, names = _read_keypoints(clip, self.selected_only, self.include_disabled)
         out = _target(context, clip, "dlc")
-        folder = export_dlc_labeled(_clip_video(clip), poses, out, Path(clip.name).stem, scorer=self.scorer,
+        folder = export_dlc_labeled(_clip_video(clip), poses, out, _stem(clip), scorer=self.scorer,
                                     every=self.every, names=names, on_progress=progress)
         n_images = len(list(folder.glob("img*.png")))
         return f"Exported {n_images} labeled frames of {len(poses.ids())} animals to {folder}"

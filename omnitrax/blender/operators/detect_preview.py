@@ -5,11 +5,8 @@ scene's settings and mask into the export folder, frames spread over the frame r
 the first image into Blender (Image Editor). The core (omnitrax.tracking.detect_preview, OpenCV) is
 imported inside execute(), never when the add-on loads.
 """
-from pathlib import Path
-
 import bpy
 
-from ...errors import OmniTraxError
 from ..context import active_clip, frame_range, machine_settings
 from ..modal import failure_text
 
@@ -41,18 +38,14 @@ class OMNITRAX_OT_detect_preview(bpy.types.Operator):
     @staticmethod
     def _write(context):
         from ...tracking.detect_preview import write_detect_preview
-        from ..coords import ClipFrames, clip_size
+        from ..coords import ClipFrames, clip_size, clip_stem, clip_video
         from ..exporting import export_folder
         from ..masks import region_mask
         from ..properties import settings_from_scene
 
         clip = active_clip(context)
         scene, props = context.scene, context.scene.omnitrax
-        if clip.source != "MOVIE":
-            raise OmniTraxError(f"Clip '{clip.name}' is an image sequence; Preview Detection needs a movie file.")
-        video = Path(bpy.path.abspath(clip.filepath, library=clip.library))
-        if not video.is_file():
-            raise OmniTraxError(f"The video of clip '{clip.name}' is missing ({video}); relink the clip.")
+        video = clip_video(clip)  # the movie, or the image sequence from the clip's first frame
         out = export_folder(props.export_dir)
         settings = settings_from_scene(props, machine_settings(context))
         frames = ClipFrames.of(clip)
@@ -64,7 +57,7 @@ class OMNITRAX_OT_detect_preview(bpy.types.Operator):
         try:
             return write_detect_preview(
                 video, settings, out, frames=PREVIEW_FRAMES, mask=mask, start=start, stop=stop,
-                stem=Path(clip.name).stem, what="export folder",
+                stem=clip_stem(clip), what="export folder",
                 on_progress=lambda done, total: wm.progress_update(done),
                 frame_name=lambda f: f"scene frame {int(frames.scene_from_video(f))} (video frame {f})")
         finally:
