@@ -150,18 +150,21 @@ def _one_line(exc: BaseException) -> str:
 
 def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None) -> dict:
     """Write <stem>_tracks.csv (and pose files) for `video` into `folder`; returns counts and file names."""
-    from .io.tracks_csv import read_tracks_csv, write_tracks_csv
+    from .io.exports import ExportContext, write_track_files
+    from .io.tracks_csv import read_tracks_csv
     from .tracking.pipeline import TrackingRun
 
     stem = output_stem(video)
     run = TrackingRun(tracking, video_path=str(video))
     try:
         tracks = run.run()
-        frames = run.total
+        frames, fps = run.total, run._video.fps
     finally:
         run.close()
-    tracks_path = write_tracks_csv(folder / f"{stem}_tracks.csv", tracks)
-    files = [tracks_path.name]
+    context = ExportContext(fps=fps, scale=tracking.scale, unit=tracking.unit, class_names=run.class_names)
+    written = write_track_files(folder, stem, tracks, ("csv", "summary"), context)
+    tracks_path = written[0]
+    files = [p.name for p in written]
     pose = _pose_for_outputs(pose)
     if pose is not None:
         from .pose.estimate import estimate_poses

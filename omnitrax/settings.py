@@ -211,6 +211,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stitch", True, "tracker", "Stitch tracklets",
             "After tracking, join tracks that end to tracks that start shortly after nearby, to repair "
             "identity breaks"),
+    # --- real units ------------------------------------------------------------------------------------
+    Setting("scale", 0.0, "units", "Scale",
+            "Pixels per unit of length (e.g. 10 px per mm), for distances and speeds in real units in the "
+            "summary (0: pixels only). Blender: Set Scale measures it from two markers", min=0.0, max=1e6,
+            unit="px per unit"),
+    Setting("unit", "mm", "units", "Unit", "The unit of length of the scale",
+            choices=(("um", "µm", "Micrometres"), ("mm", "mm", "Millimetres"), ("cm", "cm", "Centimetres"),
+                     ("m", "m", "Metres"), ("in", "in", "Inches"))),
     # --- pose estimation -----------------------------------------------------------------------------
     Setting("pose_model_path", "", "pose", "Pose model",
             "Exported DeepLabCut model folder (TensorFlow: pose_cfg.yaml + .pb; DeepLabCut 3: .pt). Empty: "

@@ -109,7 +109,12 @@ class OMNITRAX_PT_export(_OmniTraxPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        layout.prop(self.settings(context), "export_dir")
+        s = self.settings(context)
+        layout.prop(s, "export_dir")
+        row = layout.row(align=True)  # real units for the summary: px per unit, measured with Set Scale
+        row.prop(s, "scale")
+        row.prop(s, "unit", text="")
+        layout.operator("omnitrax.set_scale", icon="DRIVER_DISTANCE")
         row = layout.row(align=True)
         row.operator("omnitrax.export_tracks", text="Export All", icon="EXPORT").selected_only = False
         row.operator("omnitrax.export_tracks", text="Selected").selected_only = True

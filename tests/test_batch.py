@@ -115,7 +115,8 @@ def test_killed_batch_resumes_without_redoing_finished_videos(clips, tmp_path):
     assert stamp == ((first / "done.json").stat().st_mtime_ns, (first / f"{first.name}_tracks.csv").stat().st_mtime_ns)
     assert not list(out.glob("*.partial"))
     for video in videos:
-        assert sorted(p.name for p in (out / video.stem).iterdir()) == sorted(["done.json", f"{video.stem}_tracks.csv"])
+        assert sorted(p.name for p in (out / video.stem).iterdir()) == sorted(
+            ["done.json", f"{video.stem}_tracks.csv", f"{video.stem}_summary.csv"])
         assert (out / video.stem / f"{video.stem}_tracks.csv").read_bytes() == reference[video.stem]
 
 
@@ -194,7 +195,7 @@ def test_batch_with_a_pose_model_equals_track_then_pose(clips, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     folder = out / video.stem
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        ["done.json", f"{video.stem}_tracks.csv", f"{video.stem}_poses.csv", f"{video.stem}_poses.h5"])
+        ["done.json", f"{video.stem}_tracks.csv", f"{video.stem}_summary.csv", f"{video.stem}_poses.csv", f"{video.stem}_poses.h5"])
     assert (folder / f"{video.stem}_tracks.csv").read_bytes() == reference[video.stem]
     assert read_done(folder)["settings"]["pose"]["pose_model_path"] == str(model)
     poses = pd.read_csv(folder / f"{video.stem}_poses.csv", header=[0, 1, 2, 3], index_col=0)

@@ -117,6 +117,32 @@ def test_export_poses_finishes(pose_run):
     assert pose_run["export"] == ["FINISHED"]
 
 
+def test_export_options_write_the_frame_range_per_animal_files_and_videos_into_the_clips_folder(pose_run):
+    from omnitrax.settings_file import read_settings
+    from omnitrax.video import VideoSource
+
+    assert pose_run["export_options"] == ["FINISHED"]
+    folder = pose_run["out"] / "options" / "spots"
+    assert sorted(p.name for p in folder.iterdir()) == ["spots_pose_preview.mp4", "spots_poses", "spots_poses.csv",
+                                                       "spots_poses.h5", "spots_run.toml", "spots_videos"]
+    multi = pd.read_csv(folder / "spots_poses.csv", header=[0, 1, 2, 3], index_col=0)
+    assert list(multi.index) == [1, 2, 3]  # video frames of scene frames clip_start + 1 .. + 3
+    single = sorted(p.stem for p in (folder / "spots_poses").glob("*.csv"))
+    assert single == sorted(NAMES)
+    videos = sorted(p.stem for p in (folder / "spots_videos").glob("*.mp4"))
+    assert videos == sorted(NAMES)
+    with VideoSource(folder / "spots_pose_preview.mp4") as preview:
+        assert preview.frame_count == 3
+    # ROI pixels: every keypoint inside its animal's ROI square, at its offset from the animal's marker
+    crop = pd.read_csv(folder / "spots_poses" / "track_0.csv", header=[0, 1, 2], index_col=0)
+    x = crop.xs("x", axis=1, level="coords").to_numpy()
+    full = multi.xs("track_0", axis=1, level="individuals").xs("x", axis=1, level="coords").to_numpy()
+    shift = full - x
+    assert np.ptp(shift[:, 0] - shift[:, 1]) < 1e-6  # one ROI origin per frame for all joints
+    assert (x > -1).all() and (x < 200).all()
+    assert read_settings(folder / "spots_run.toml")[1]["pose_model_path"].endswith("exported")
+
+
 def test_dlc_csv_has_the_deeplabcut_layout(exported_csv):
     df = exported_csv
     assert list(df.columns.names) == ["scorer", "individuals", "bodyparts", "coords"]

@@ -138,19 +138,33 @@ def test_preview_and_legacy_export_writes_every_file(restart):
     from omnitrax.video import VideoSource
 
     out3 = restart["out3"]
-    assert sorted(p.name for p in out3.iterdir()) == ["ants_legacy", "ants_preview.mp4", "ants_summary.csv",
-                                                      "ants_tracks.csv"]
+    assert sorted(p.name for p in out3.iterdir()) == ["ants_legacy", "ants_preview.mp4", "ants_run.toml",
+                                                      "ants_summary.csv", "ants_tracks.csv"]
     assert len(list((out3 / "ants_legacy").iterdir())) == N_ANIMALS
     with VideoSource(out3 / "ants_preview.mp4") as preview:
         assert preview.frame_count == N_FRAMES
 
 
+def test_the_run_log_is_a_settings_file_of_the_run_with_its_versions(restart):
+    from omnitrax.settings_file import read_settings
+
+    log = restart["out3"] / "ants_run.toml"
+    text = log.read_text()
+    assert text.startswith("# OmniTrax ") and "# ran in: Blender " in text and "numpy " in text
+    assert "ants.avi, frames all" in text
+    tracking, _ = read_settings(log)
+    assert tracking.detector == "background" and tracking.polarity == "darker" and tracking.min_length == 5
+
+
 def test_export_is_identical_after_reload(restart):
     out1, out2 = restart["out1"], restart["out2"]
     files1 = sorted(p.name for p in out1.iterdir())
-    assert files1 == ["ants_summary.csv", "ants_tracks.csv"]
-    for name in files1:
+    assert files1 == ["ants_run.toml", "ants_summary.csv", "ants_tracks.csv"]
+    for name in files1[1:]:
         assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
+    # the run log differs only in its first line (the date)
+    log1, log2 = ((out / "ants_run.toml").read_text().splitlines() for out in (out1, out2))
+    assert log1[1:] == log2[1:] and log1[0] != "" and log1[0].startswith("# OmniTrax ")
 
 
 def test_exported_csv_has_the_documented_header(restart):

@@ -221,3 +221,50 @@ def test_pytorch_model_through_the_whole_pipeline(scene, tmp_path):
                 expected = to_frame(np.stack([model._dlc.get_pose(c) for c in crops]), rois, 64)
                 for k, tid in enumerate(rows.track):
                     np.testing.assert_allclose(poses.keypoints(tid, f), expected[k], atol=1e-3)
+
+
+def test_per_track_pose_files_equal_the_multi_animal_file_and_load_in_deeplabcut_and_movement(scene, tmp_path):
+    import pandas as pd
+
+    from omnitrax.io.tracks_csv import write_tracks_csv
+
+    tracks_csv = write_tracks_csv(tmp_path / "clip_tracks.csv", scene["tracks"])
+    out = tmp_path / "out"
+    model = scene["root"] / "model"
+    args = ["pose", str(scene["video"]), "--tracks", str(tracks_csv), "--model", str(model), "--roi-size", "48",
+            "--no-h5", "--per-track"]
+    assert _pose_cli(args + ["--out", str(out)]) == 0
+    assert _pose_cli(args + ["--out", str(tmp_path / "crop"), "--crop-pixels", "--per-track-videos"]) == 0
+    multi = pd.read_csv(out / "clip_poses.csv", header=[0, 1, 2, 3], index_col=0)
+    files = sorted((out / "clip_poses").glob("*.csv"))
+    assert [p.stem for p in files] == ["track_1", "track_2", "track_3", "track_4"]
+    for path in files:
+        # DeepLabCut reads single-animal files with three header rows: scorer, bodyparts, coords
+        one = pd.read_csv(path, header=[0, 1, 2], index_col=0)
+        assert list(one.columns.names) == ["scorer", "bodyparts", "coords"]
+        want = multi.xs(path.stem, axis=1, level="individuals")
+        np.testing.assert_allclose(one.to_numpy(), want.to_numpy(), atol=1e-9, equal_nan=True)
+        # crop pixels: the same keypoints relative to each frame's 48 px ROI around the marker
+        crop = pd.read_csv(tmp_path / "crop" / "clip_poses" / path.name, header=[0, 1, 2], index_col=0)
+        t = int(path.stem.split("_")[1])
+        rows = scene["tracks"].for_track(t)
+        left = np.floor(rows.x - 24) + 0.5
+        np.testing.assert_allclose(crop[("OmniTrax", "green", "x")].to_numpy(),
+                                   one[("OmniTrax", "green", "x")].to_numpy() - left - 0.5, atol=1e-6)
+        assert (crop.xs("x", axis=1, level="coords").to_numpy() > -1).all()
+        assert (crop.xs("x", axis=1, level="coords").to_numpy() < 48).all()
+    movement = pytest.importorskip("movement")
+    from movement.io import load_poses
+
+    ds = load_poses.from_dlc_file(files[0], fps=25)
+    assert ds.position.shape[0] == N_FRAMES and len(ds.keypoints) == len(JOINTS)
+    np.testing.assert_allclose(ds.position.sel(space="x").values.squeeze()[:, 1],
+                               multi[("OmniTrax", "track_1", "green", "x")].to_numpy(), atol=1e-6)
+    videos = sorted((tmp_path / "crop" / "clip_videos").glob("*.mp4"))
+    assert [p.stem for p in videos] == ["track_1", "track_2", "track_3", "track_4"]
+
+
+def test_per_track_options_that_do_not_fit_are_one_line(scene, tmp_path):
+    with pytest.raises(OmniTraxError, match="--crop-pixels is for the --per-track files"):
+        _pose_cli(["pose", str(scene["video"]), "--full-frame", "--model", str(scene["root"] / "model"),
+                   "--out", str(tmp_path), "--crop-pixels"])

@@ -17,7 +17,7 @@ from ..errors import OmniTraxError
 from ..io.files import output_file
 
 
-def write_blend(video, tracks, out_path: Path, settings) -> Path:
+def write_blend(video, tracks, out_path: Path, settings, class_names=None) -> Path:
     from ..io.tracks_csv import write_tracks_csv
     from ..video import clip_file  # a movie, or an image sequence's first frame (Blender opens it as a clip)
 
@@ -26,7 +26,7 @@ def write_blend(video, tracks, out_path: Path, settings) -> Path:
         csv_path = Path(tmp) / "tracks.csv"
         write_tracks_csv(csv_path, tracks)
         _run_blender(["tracks", str(clip_file(video).resolve()), str(csv_path), str(out_path),
-                      json.dumps(settings.to_dict())], out_path)
+                      json.dumps(settings.to_dict()), json.dumps(list(class_names or []))], out_path)
     return out_path
 
 
@@ -57,7 +57,7 @@ def _run_blender(args: list, out_path: Path) -> None:
         raise OmniTraxError(f"Could not write {out_path.name}: {last}")
 
 
-def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) -> None:
+def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str, class_names_json: str = "[]") -> None:
     import os
 
     import bpy
@@ -68,7 +68,7 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     from omnitrax.video import DEFAULT_FPS
 
     from .coords import ClipFrames
-    from .markers import write_tracks
+    from .markers import set_class_names, write_tracks
     from .properties import apply_settings
 
     bpy.ops.wm.read_homefile(use_empty=True)
@@ -86,6 +86,7 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str) 
     tracks = read_tracks_csv(csv_path)
     write_tracks(clip, tracks, ClipFrames.of(clip), constant_size=settings.get("constant_box", 0),
                  search_px=settings.get("max_distance", 0))
+    set_class_names(clip, json.loads(class_names_json))
     bpy.ops.wm.save_as_mainfile(filepath=out_path)
     try:  # the clip path relative to the .blend, so both can move together
         bpy.ops.file.make_paths_relative()
@@ -128,4 +129,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "poses":
         _blender_poses(*sys.argv[2:5])
     else:
-        _blender_main(*sys.argv[2:6])
+        _blender_main(*sys.argv[2:7])

@@ -20,6 +20,8 @@ from .coords import ClipFrames, box_size_to_marker, clip_size, marker_to_pixels,
 OWNED_KEY = "omnitrax_owned_tracks"
 #: clip ID property: per-track class id and per-marker confidence, which markers cannot hold
 META_KEY = "omnitrax_track_meta"
+#: clip ID property: the detector's class names (class id -> name), for the exports
+CLASS_NAMES_KEY = "omnitrax_class_names"
 DEFAULT_BOX_PX = 24.0
 
 
@@ -42,6 +44,18 @@ def owned_names(clip) -> set:
 
 def _set_owned(clip, names) -> None:
     clip[OWNED_KEY] = sorted(names)
+
+
+def set_class_names(clip, names) -> None:
+    """Keep the detector's class names with the clip (saved in the .blend); empty/None: leave them as they are."""
+    if names:
+        clip[CLASS_NAMES_KEY] = [str(n) for n in names]
+
+
+def class_names(clip) -> list | None:
+    """The class names tracking stored with the clip, None when it stored none."""
+    names = clip.get(CLASS_NAMES_KEY)
+    return [str(n) for n in names] if names else None
 
 
 def write_tracks(clip, tracks: Tracks, frames: ClipFrames, names: dict | None = None,

@@ -3,7 +3,7 @@ import importlib
 
 #: properties first (operators and panels read them), the panels last
 MODULES = (".properties", ".overlay", ".operators.tracking", ".operators.detect_preview", ".operators.pose",
-           ".operators.datasets", ".operators.settings", ".operators.models", "..ui_panels", ".pose_packages")
+           ".operators.datasets", ".operators.settings", ".operators.models", ".operators.units", "..ui_panels", ".pose_packages")
 
 
 def _modules():

@@ -185,6 +185,7 @@ class BlenderTrackingJob:
                                            constant_size=self.settings.constant_box,
                                            search_px=self.settings.max_distance)
             self._written = set(written.values()) - set(self.names.values())
+            markers.set_class_names(self.clip, self.run.class_names)
         else:
             self._written = set()
         return len(tracks.ids())

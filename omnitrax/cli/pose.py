@@ -46,6 +46,13 @@ def register(subparsers) -> None:
                                                  "written by `omnitrax track VIDEO --blend`)")
     p.add_argument("--preview", action="store_true", help="also write OUT/<video>_pose_preview.mp4 with tracks "
                                                          "and skeletons drawn")
+    p.add_argument("--per-track", action="store_true",
+                   help="also write one single-animal DeepLabCut CSV per track: OUT/<video>_poses/<track>.csv")
+    p.add_argument("--crop-pixels", action="store_true",
+                   help="--per-track files in ROI pixels (origin at each animal's ROI, upstream OmniTrax's layout) "
+                        "instead of frame pixels")
+    p.add_argument("--per-track-videos", action="store_true",
+                   help="also write one cropped video per animal with its skeleton: OUT/<video>_videos/<track>.mp4")
     p.add_argument(pcutoff.cli_flag, type=flag_type(pcutoff), default=pcutoff.default,
                    help=f"--blend: {pcutoff.help} [{pcutoff.range_text()}]")
     p.set_defaults(func=run)
@@ -85,6 +92,11 @@ def run(args) -> int:
     stem = source_stem(video)
     if args.tracks is None and not args.full_frame:
         raise OmniTraxError("Give the animals' tracks with --tracks TRACKS.csv, or --full-frame for a single animal.")
+    if args.crop_pixels and (not args.per_track or args.full_frame):
+        raise OmniTraxError("--crop-pixels is for the --per-track files of tracked animals: add --per-track "
+                            "(and --tracks), or leave it out.")
+    if args.per_track_videos and args.full_frame:
+        raise OmniTraxError("--per-track-videos follow tracked animals; with --full-frame use --preview.")
     from ..io.files import ensure_folder
 
     # the output places are made and checked now, before the model loads, not after a long run
@@ -116,11 +128,24 @@ def run(args) -> int:
     written = [write_dlc_csv(out / f"{stem}_poses.csv", poses)]
     if args.h5:
         written.append(write_dlc_h5(out / f"{stem}_poses.h5", poses))
-    if args.preview:
-        from ..io.preview import write_preview
+    if args.per_track:
+        from ..pose.crops import relative_to_rois
+        from ..pose.export import write_dlc_single
 
-        written.append(write_preview(video, out / f"{stem}_pose_preview.mp4", tracks=tracks, poses=poses,
-                                     pcutoff=args.pcutoff))
+        single = relative_to_rois(poses, tracks, args.roi_mode, args.roi_size, args.padding) if args.crop_pixels \
+            else poses
+        files = write_dlc_single(out / f"{stem}_poses", single)
+        written.append(f"{out / (stem + '_poses')}/ ({len(files)} per-track files)")
+    if args.preview or args.per_track_videos:
+        from ..io.preview import PreviewVideos
+
+        job = PreviewVideos(video, out / f"{stem}_pose_preview.mp4" if args.preview else None, tracks=tracks,
+                            poses=poses, pcutoff=args.pcutoff,
+                            per_track=out / f"{stem}_videos" if args.per_track_videos else None,
+                            crop=args.roi_size)
+        job.run()
+        written += job.written if args.preview and not args.per_track_videos else \
+            [p for p in job.written if p.parent == out] + [f"{out / (stem + '_videos')}/ (one video per animal)"]
     if args.blend:
         from ..blender.headless import add_poses_to_blend
 

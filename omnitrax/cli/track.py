@@ -8,16 +8,15 @@ from pathlib import Path
 from ..errors import OmniTraxError
 from .common import ProgressPrinter, add_setting_flags
 
-EXPORTS = ("csv", "mot", "legacy")
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("track", help="detect and track animals in a video")
     p.add_argument("video", nargs="?", default=None,
                    help="video file, or image sequence: a folder of numbered frames, its first frame file, or a "
                         "quoted glob like 'frames/*.tif' (optional with --detections)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--export", default="csv", help=f"comma-separated formats: {', '.join(EXPORTS)}")
+    p.add_argument("--export", default="csv,summary",
+                   help="comma-separated formats: csv, summary (distance and speed per track, in real units with "
+                        "--scale), mot, legacy (upstream OmniTrax's per-track files)")
     p.add_argument("--blend", default=None, help="also write a .blend with the clip and one track per animal")
     p.add_argument("--preview", action="store_true", help="also write DIR/<video>_preview.mp4 with the tracks drawn")
     _add_tracking_options(p)
@@ -42,43 +41,19 @@ def _settings(args):
     return TrackingSettings.from_mapping({k: v for k, v in vars(args).items() if k in names})
 
 
-def _write_exports(tracks, out: Path, stem: str, exports, frame_height: int | None) -> list[Path]:
-    from ..io import mot, tracks_csv
-    from ..io.files import ensure_folder
-
-    ensure_folder(out, what="output folder")
-    written = []
-    if "csv" in exports:
-        path = out / f"{stem}_tracks.csv"
-        tracks_csv.write_tracks_csv(path, tracks)
-        written.append(path)
-    if "mot" in exports:
-        path = out / f"{stem}.txt"
-        mot.write_mot(path, tracks)
-        written.append(path)
-    if "legacy" in exports:
-        if frame_height is None:
-            raise OmniTraxError("The legacy export needs the frame height: give the video too.")
-        folder = out / f"{stem}_legacy"
-        files = tracks_csv.write_legacy(folder, tracks, frame_height=frame_height)
-        written.append(f"{folder}/ ({len(files)} per-track files)")
-    return written
-
-
 def run(args) -> int:
     from ..io import mot
+    from ..io.exports import ExportContext, parse_formats, write_track_files
     from ..tracking.pipeline import TrackingRun
     from ..video import UnreadableFrame, source_stem
 
-    exports = [e.strip() for e in args.export.split(",") if e.strip()]
-    bad = [e for e in exports if e not in EXPORTS]
-    if bad:
-        raise OmniTraxError(f"Unknown export format(s) {', '.join(bad)}; choose from {', '.join(EXPORTS)}.")
+    exports = parse_formats(args.export)
     if args.video is None and args.detections is None:
         raise OmniTraxError("Give a VIDEO to track, or --detections FILE.")
     settings = _settings(args)
-    if args.video is None and (args.preview or args.blend):
-        raise OmniTraxError(f"{'--preview' if args.preview else '--blend'} needs the VIDEO.")
+    if args.video is None and (args.preview or args.blend or "legacy" in exports):
+        what = "--preview" if args.preview else "--blend" if args.blend else "The legacy export (frame height)"
+        raise OmniTraxError(f"{what} needs the VIDEO.")
     from ..io.files import ensure_folder, output_file
 
     # the output places are made and checked now, before any work, not after a long run
@@ -106,8 +81,15 @@ def run(args) -> int:
               f"{exc.index - 1}.", file=sys.stderr)
     tracks = run.result()
     height = run._video.height if run._video is not None else None
+    fps = run._video.fps if run._video is not None else 0.0
     run.close()
-    written = _write_exports(tracks, Path(args.out), stem, exports, height)
+    context = ExportContext(frame_height=height, fps=fps, scale=settings.scale, unit=settings.unit,
+                            class_names=run.class_names)
+    written = write_track_files(Path(args.out), stem, tracks, exports, context)
+    if "legacy" in exports:  # list the folder once, not each per-track file
+        legacy = [p for p in written if p.parent.name == f"{stem}_legacy"]
+        written = [p for p in written if p not in legacy] + [f"{Path(args.out) / (stem + '_legacy')}/ "
+                                                              f"({len(legacy)} per-track files)"]
     if args.preview and (unreadable is None or unreadable.index > run.start):
         from ..io.preview import write_preview
 
@@ -116,7 +98,7 @@ def run(args) -> int:
     if args.blend:
         from ..blender.headless import write_blend
 
-        written.append(write_blend(args.video, tracks, Path(args.blend), settings))
+        written.append(write_blend(args.video, tracks, Path(args.blend), settings, run.class_names))
     print(f"{len(tracks.ids())} tracks, {len(tracks)} positions")
     for path in written:
         print(f"  wrote {path}")
@@ -135,3 +117,4 @@ def _describe_sequence(video, start: int, stop: int) -> None:
         names = ", ".join(video.series.file(i).name for i in missing[:3]) + (" ..." if len(missing) > 3 else "")
         print(f"  warning: {len(missing)} frame file{'s are' if len(missing) > 1 else ' is'} missing ({names}); "
               f"tracking stops at the first one and keeps the frames before it.", file=sys.stderr)
+

@@ -31,22 +31,20 @@ from ..pose.crops import ROI_MODES, extract, roi_boxes
 from ..pose.poses import Poses
 from ..tracking.tracks import Tracks, distinct_names, ids_for_names, name_of
 from ..video import VideoSource
-from .files import ensure_folder, write_text, writing
+from .files import ensure_folder, safe_file_name, write_text, writing
 
 IMAGE_FORMATS = ("jpg", "png")
 SPLITS = ("train", "val")
 DLC_H5_KEY = "df_with_missing"
 JPEG_QUALITY = 95
 LABEL_DECIMALS = 6
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
 # ------------------------------------------------------------------------------------------- helpers
 def _safe_name(name) -> str:
-    """A file-name-safe version of a clip or track name (path and control characters -> '_'; spaces stay,
-    so a DeepLabCut clip folder keeps the video's name)."""
-    cleaned = _UNSAFE.sub("_", str(name)).strip(" .")
-    return cleaned or "_"
+    """A file-name-safe version of a clip or track name (spaces stay, so a DeepLabCut clip folder keeps
+    the video's name)."""
+    return safe_file_name(name, empty="_")
 
 
 def _check_ext(ext: str) -> str:

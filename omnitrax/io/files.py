@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -88,3 +89,13 @@ def write_text(path, text: str, what: str = "folder") -> Path:
     with writing(path, what) as p:
         p.write_text(text, encoding="utf-8", newline="\n")
     return Path(path)
+
+
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
+def safe_file_name(name, empty: str = "track") -> str:
+    """A name usable as a file name on every system: path and control characters -> '_', no leading or
+    trailing spaces or dots (spaces inside stay); `empty` when nothing is left."""
+    cleaned = _UNSAFE.sub("_", str(name)).strip(" .")
+    return cleaned or empty

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
-from .files import output_file
+from .files import ensure_folder, output_file
 
 TRAIL_FRAMES = 25
 
@@ -29,32 +29,90 @@ def write_preview(video, out_path, tracks=None, poses=None, names=None, start=0,
 
     names: track id -> label (default the id). Keypoints below pcutoff are drawn hollow.
     """
-    import cv2
+    job = PreviewVideos(video, out_path, tracks=tracks, poses=poses, names=names, start=start, stop=stop,
+                        pcutoff=pcutoff)
+    job.run(on_progress)
+    return job.written[0]
 
-    from ..video import VideoSource
 
-    if tracks is None and poses is None:
-        raise OmniTraxError("Nothing to draw: give tracks and/or poses for the preview video.")
-    out_path = output_file(out_path)
-    names = dict(names or {})
-    with VideoSource(video, min_frames=1) as source:
-        stop = source.frame_count if stop is None else min(stop, source.frame_count)
-        writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), source.fps,
-                                 (source.width, source.height))
-        if not writer.isOpened():
-            raise OmniTraxError(f"Cannot write the preview video '{out_path}'; check the folder is writable.")
+class PreviewVideos:
+    """The preview video (`out_path`, whole frames) and/or one cropped video per track (`per_track`, a
+    folder: `<name>.mp4`, `crop` px squares following the animal, for the frames it is tracked), written
+    frame by frame: steps() yields (done, total) after each frame, so callers show progress and stop
+    (close() then finishes the files written so far: valid videos up to that frame). run() does it all.
+    """
+
+    def __init__(self, video, out_path=None, tracks=None, poses=None, names=None, start=0, stop=None,
+                 pcutoff: float = 0.5, per_track=None, crop: int = 128):
+        from ..video import VideoSource
+
+        if tracks is None and poses is None:
+            raise OmniTraxError("Nothing to draw: give tracks and/or poses for the preview video.")
+        if out_path is None and per_track is None:
+            raise OmniTraxError("Nothing to write: give the preview video's path and/or a folder for per-track videos.")
+        if per_track is not None and tracks is None:
+            raise OmniTraxError("Videos per animal follow the tracks: give the tracks too.")
+        self.tracks, self.poses, self.names, self.pcutoff = tracks, poses, dict(names or {}), pcutoff
+        self.crop = int(crop)
+        self.out_path = output_file(out_path) if out_path is not None else None
+        self.per_track = ensure_folder(per_track, what="folder for the videos per animal") if per_track else None
+        self.source = VideoSource(video, min_frames=1)
+        self.start = int(start)
+        self.stop = self.source.frame_count if stop is None else min(int(stop), self.source.frame_count)
+        self.written: list[Path] = []
+        self._writers: dict = {}  # track id (or None: the whole frame) -> cv2.VideoWriter
+
+    @property
+    def total(self) -> int:
+        return self.stop - self.start
+
+    def _writer(self, key, path: Path, size):
+        import cv2
+
+        writer = self._writers.get(key)
+        if writer is None:
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), self.source.fps, size)
+            if not writer.isOpened():
+                raise OmniTraxError(f"Cannot write the video '{path}'; check the folder is writable.")
+            self._writers[key] = writer
+            self.written.append(path)
+        return writer
+
+    def steps(self):
+        from ..pose.crops import extract, roi_boxes
+        from ..tracking.tracks import name_of
+        from .files import safe_file_name
+
+        size = (self.source.width, self.source.height)
         try:
-            for index, frame in source.frames(start, stop):
-                if tracks is not None:
-                    _draw_tracks(frame, tracks, index, names)
-                if poses is not None:
-                    _draw_poses(frame, poses, index, pcutoff)
-                writer.write(frame)
-                if on_progress is not None:
-                    on_progress(index - start + 1, stop - start)
+            for index, frame in self.source.frames(self.start, self.stop):
+                if self.tracks is not None:
+                    _draw_tracks(frame, self.tracks, index, self.names)
+                if self.poses is not None:
+                    _draw_poses(frame, self.poses, index, self.pcutoff)
+                if self.out_path is not None:
+                    self._writer(None, self.out_path, size).write(frame)
+                if self.per_track is not None:
+                    here = self.tracks.select(self.tracks.frame == index)
+                    rois = roi_boxes(np.column_stack([here.x, here.y]), size=self.crop)
+                    for tid, crop in zip(here.track.tolist(), extract(frame, rois, self.crop)):
+                        path = self.per_track / f"{safe_file_name(name_of(self.names, tid))}.mp4"
+                        self._writer(int(tid), path, (self.crop, self.crop)).write(crop)
+                yield index - self.start + 1, self.total
         finally:
+            self.close()
+
+    def run(self, on_progress=None) -> list[Path]:
+        for done, total in self.steps():
+            if on_progress is not None:
+                on_progress(done, total)
+        return self.written
+
+    def close(self) -> None:
+        for writer in self._writers.values():
             writer.release()
-    return out_path
+        self._writers.clear()
+        self.source.close()
 
 
 def _draw_tracks(frame, tracks, index, names) -> None:

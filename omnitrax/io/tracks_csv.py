@@ -5,11 +5,13 @@ origin top-left, 0-based video frames, predicted as 0/1. Floats have a fixed num
 (3 for pixels, 4 for confidence), so writing the same tracks twice gives byte-identical files.
 
 Legacy format: one `<name>.csv` per track, header `frame;x;y;class`, Blender frame numbers and
-pixels with the origin bottom-left, detected positions only.
+pixels with the origin bottom-left, detected positions only; the class is its name when the model's
+class names are known (as upstream wrote its labels), else its id.
+
+Class names: `<stem>_classes.csv` (`id,name`) beside the tracks CSV, whose class column stays an id.
 """
 from __future__ import annotations
 
-import re
 import warnings
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from ..errors import OmniTraxError
 from ..tracking.tracks import Tracks, name_of
-from .files import ensure_folder, writing
+from .files import ensure_folder, safe_file_name, writing
 
 HEADER = ("track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted")
 LEGACY_HEADER = "frame;x;y;class"
@@ -117,18 +119,60 @@ def _parse_lines(path, lines) -> dict:
     return columns
 
 
-def _safe_file_name(name: str) -> str:
-    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", str(name)).strip(" .")
-    return cleaned or "track"
+CLASSES_HEADER = "id,name"
 
 
-def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=None) -> list[Path]:
+def write_classes(path, class_names) -> Path:
+    """`id,name` rows for the model's classes (names quoted as CSV needs)."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(CLASSES_HEADER.split(","))
+    writer.writerows(enumerate(class_names))
+    with writing(path) as path, open(path, "w", newline="", encoding="utf-8") as f:
+        f.write(text.getvalue())
+    return path
+
+
+def read_classes(path) -> list[str]:
+    """The class names of a `<stem>_classes.csv`, in id order (ids must be 0..N-1)."""
+    import csv
+
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        raise OmniTraxError(f"Cannot read the class names file '{path}': {e.strerror}.") from None
+    if not rows or ",".join(rows[0]) != CLASSES_HEADER:
+        raise OmniTraxError(f"'{path.name}' is not a classes file: its first line must be '{CLASSES_HEADER}'.")
+    try:
+        ids = [int(r[0]) for r in rows[1:]]
+    except (ValueError, IndexError):
+        raise OmniTraxError(f"'{path.name}' has a row without a whole-number id.") from None
+    if ids != list(range(len(ids))):
+        raise OmniTraxError(f"'{path.name}' must list the ids 0, 1, 2 ... in order.")
+    return [r[1] if len(r) > 1 else "" for r in rows[1:]]
+
+
+def class_label(class_id: int, class_names=None) -> str:
+    """A class as exports show it: its name when names are known and it has one, else its id."""
+    if class_names and 0 <= class_id < len(class_names):
+        return str(class_names[class_id])
+    return str(class_id)
+
+
+def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=None,
+                 class_names=None) -> list[Path]:
     """Write one upstream-OmniTrax CSV per track into `folder`; returns the paths written.
 
     names:       dict track id -> name (file `<name>.csv`); default `track_<id>`.
     scene_frame: callable mapping an array of 0-based video frames to Blender frame numbers;
                  default video frame + 1.
     frame_height: image height in pixels, for the bottom-left origin (y_out = frame_height - y).
+    class_names: the model's class names; the class column then holds the name (upstream's label).
     Only detected rows (predicted == False) are written.
     """
     if frame_height is None or not np.isfinite(frame_height) or frame_height <= 0:
@@ -141,7 +185,7 @@ def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=N
         rows = detected.for_track(tid)
         if not len(rows):
             continue
-        name = _safe_file_name(name_of(names, tid))
+        name = safe_file_name(name_of(names, tid))
         if name.lower() in used:
             raise OmniTraxError(f"Two tracks would both be written to '{name}.csv'; give them distinct names.")
         used.add(name.lower())
@@ -149,7 +193,8 @@ def write_legacy(folder, tracks: Tracks, frame_height, names=None, scene_frame=N
         frames = np.rint(np.asarray(frames, np.float64)).astype(np.int64)
         lines = [LEGACY_HEADER] + [
             f"{f};{x};{y};{c}" for f, x, y, c in
-            zip(frames.tolist(), _fmt_px(rows.x), _fmt_px(float(frame_height) - rows.y), rows.cls.tolist())]
+            zip(frames.tolist(), _fmt_px(rows.x), _fmt_px(float(frame_height) - rows.y),
+                [class_label(c, class_names) for c in rows.cls.tolist()])]
         path = folder / f"{name}.csv"
         with writing(path) as path, open(path, "w", newline="\n", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")

@@ -107,3 +107,23 @@ def to_frame(keypoints, rois, out_size: int) -> np.ndarray:
     out[..., 0] = rois[:, 0:1] + (out[..., 0] + 0.5) * scale
     out[..., 1] = rois[:, 1:2] + (out[..., 1] + 0.5) * scale
     return out
+
+
+def relative_to_rois(poses, tracks, roi_mode: str = "constant", roi_size: float = 64, padding: float = 0):
+    """The poses with x, y in ROI pixels (origin at each animal's ROI for that frame, frame-pixel scale:
+    upstream OmniTrax's per-animal crop layout) instead of frame pixels. The ROIs are the ones pose
+    estimation cut (the same tracks and ROI settings); keypoints of a (track, frame) without a track row
+    are dropped."""
+    from dataclasses import replace
+
+    rois = roi_boxes(np.column_stack([tracks.x, tracks.y]), tracks.boxes(), mode=roi_mode, size=roi_size,
+                     padding=padding)
+    key = tracks.track.astype(np.int64) * (1 << 32) + tracks.frame.astype(np.int64)
+    wanted = poses.track.astype(np.int64) * (1 << 32) + poses.frame.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    at = np.clip(np.searchsorted(key[order], wanted), 0, max(len(key) - 1, 0))
+    found = key[order][at] == wanted if len(key) else np.zeros(len(wanted), bool)
+    rows = order[at][found]
+    kept = poses.select(found)
+    # x_crop = (x_frame - left) - 0.5: the ROI's first pixel centre is 0 (extract's mapping at scale 1)
+    return replace(kept, x=kept.x - rois[rows, 0] - 0.5, y=kept.y - rois[rows, 1] - 0.5)

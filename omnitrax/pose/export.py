@@ -10,13 +10,12 @@ individuals level. Read them back with
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import OmniTraxError
-from ..io.files import ensure_folder, writing
+from ..io.files import ensure_folder, safe_file_name, writing
 from ..tracking.tracks import distinct_names
 from .poses import Poses
 
@@ -68,11 +67,6 @@ def write_dlc_h5(path, poses: Poses, scorer: str = "OmniTrax", names=None, frame
     return path
 
 
-def _safe_file_name(name: str) -> str:
-    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", str(name)).strip(" .")
-    return cleaned or "track"
-
-
 def write_dlc_single(folder, poses: Poses, scorer: str = "OmniTrax", names=None, frames=None) -> list[Path]:
     """One single-animal DeepLabCut CSV per track, `<folder>/<name>.csv` (3 header rows: scorer,
     bodyparts, coords). Returns the paths written."""
@@ -82,7 +76,7 @@ def write_dlc_single(folder, poses: Poses, scorer: str = "OmniTrax", names=None,
     df = dlc_dataframe(poses, scorer, names, frames)
     written, used = [], set()
     for name in df.columns.unique("individuals"):
-        file_name = _safe_file_name(name)
+        file_name = safe_file_name(name)
         if file_name.lower() in used:
             raise OmniTraxError(f"Two tracks would both be written to '{file_name}.csv'; give them distinct names.")
         used.add(file_name.lower())

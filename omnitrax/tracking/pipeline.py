@@ -150,6 +150,17 @@ class TrackingRun:
         return self.detector.description if self.detector is not None else "detections read from file"
 
     @property
+    def class_names(self) -> list[str] | None:
+        """The class names: the detector's (a YOLO names file or the model's own), else the names file of the
+        settings (detections read from a file); None when unknown."""
+        names = getattr(self.detector, "names", None)
+        if names is None and self.detector is None and self.settings.names_path:
+            from .yolo import read_names
+
+            names = read_names(self.settings.names_path)
+        return names
+
+    @property
     def total(self) -> int:
         return self.stop - self.start
 

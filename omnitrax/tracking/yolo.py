@@ -61,6 +61,15 @@ def _grid_counts(width: int, height: int) -> set[int]:
     return counts
 
 
+def read_names(path) -> list[str]:
+    """Class names from a Darknet .names / .txt file: one per line, in class-id order."""
+    path = _check_file(path, "class names file")
+    names = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    if not names:
+        raise OmniTraxError(f"The class names file '{path}' is empty; put one class name per line.")
+    return names
+
+
 class YoloDetector(Detector):
     """A YOLO network (Darknet or ONNX) run by OpenCV DNN or ONNX Runtime; see the module docstring.
 
@@ -100,7 +109,8 @@ class YoloDetector(Detector):
             net, default_letterbox = self._load_darknet(model_path, weights_path)
             self.engine = runtimes.OpenCVEngine(net, device)
         else:
-            default_letterbox = self._onnx_letterbox(model_path)
+            metadata = self._onnx_metadata(model_path)
+            default_letterbox = metadata.get("letterbox", "1") != "0"  # Darknet conversions are stretched
             self.engine = self._onnx_engine(model_path, runtime, device, auto=str(backend).lower() == "auto",
                                             automatic_runtime=str(runtime_asked).lower() == "auto")
         self.letterbox = default_letterbox if letterbox is None else bool(letterbox)
@@ -111,6 +121,9 @@ class YoloDetector(Detector):
         self.preferred_batch = self.max_batch if self.uses_gpu else 1
 
         self.layout, self.num_classes = self._probe(layout)
+        if self.names is None and self.format == "ONNX":  # no names file: the model's own, when they fit
+            stored = self._metadata_names(metadata)
+            self.names = stored if stored and len(stored) == self.num_classes else None
         self.class_filter = self._class_ids(classes)
         w, h = self.input_size
         layout_text = "" if self.format == "Darknet" else f", {self.layout} layout"
@@ -121,11 +134,7 @@ class YoloDetector(Detector):
     # ----------------------------------------------------------------------------------- loading
     @staticmethod
     def _read_names(path) -> list[str]:
-        path = _check_file(path, "class names file")
-        names = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
-        if not names:
-            raise OmniTraxError(f"The class names file '{path}' is empty; put one class name per line.")
-        return names
+        return read_names(path)
 
     def _load_darknet(self, model_path: Path, weights_path):
         cfg, weights = model_path, Path(weights_path) if weights_path else None
@@ -169,14 +178,35 @@ class YoloDetector(Detector):
                                 f"(same classes and filters).")
 
     @staticmethod
-    def _onnx_letterbox(path: Path) -> bool:
-        """Letterboxed unless the file says otherwise (models converted from Darknet are stretched)."""
-        try:
-            from .onnx_proto import read_metadata
+    def _onnx_metadata(path: Path) -> dict:
+        """The file's metadata_props ({} when it has none or cannot be read: the runtime's loader then says
+        what is wrong with the file)."""
+        from .onnx_proto import read_metadata
 
-            return read_metadata(path).get("letterbox", "1") != "0"
-        except (ImportError, OmniTraxError):
-            return True  # the runtime's own loader gives the error about a broken file
+        try:
+            return read_metadata(path)
+        except OmniTraxError:
+            return {}
+
+    @staticmethod
+    def _metadata_names(metadata: dict) -> list[str] | None:
+        """Class names stored in an ONNX file: a JSON list (our converter) or Ultralytics' "{0: 'ant', ...}"."""
+        import ast
+        import json
+
+        text = metadata.get("names")
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return None
+        if isinstance(value, dict):
+            value = [value[k] for k in sorted(value)] if sorted(value) == list(range(len(value))) else None
+        return [str(v) for v in value] if isinstance(value, list) and value else None
 
     def _onnx_engine(self, path: Path, runtime: str, device: str, auto: bool, automatic_runtime: bool):
         if runtime == "opencv":

@@ -70,6 +70,12 @@ def estimate_correct_export_stop(zip_path, video, clip_start, model, out, centre
     marker = obj.tracks["track_7.green"].markers.find_frame(4, exact=True)
     marker.co = ((100 + 0.5) / w, 1 - (50 + 0.5) / h)
     result["export"] = run(clip, bpy.ops.omnitrax.export_poses)
+    # the export options: frames 2-4 of the clip only, a folder for the clip, one file and one video per animal
+    props.export_dir, props.use_scene_range = out + "/options", False
+    props.frame_start, props.frame_end = clip_start + 1, clip_start + 3
+    result["export_options"] = run(clip, bpy.ops.omnitrax.export_poses, per_track=True, crop_pixels=True,
+                                   preview=True, per_track_videos=True, frame_range_only=True, subfolders=True)
+    props.export_dir, props.use_scene_range = out, True
     # a run stopped before its first frame (Esc at once) changes nothing
     before = pose_dump(clip)
     job_module = addon_module(mod, "blender.pose_job")

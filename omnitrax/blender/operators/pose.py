@@ -3,7 +3,8 @@ import bpy
 from bpy.props import BoolProperty
 
 from ..context import active_clip
-from ..modal import JobOperator, failure_text
+from ..modal import JobOperator
+from .tracking import _ExportOptions
 
 
 class OMNITRAX_OT_estimate_poses(JobOperator, bpy.types.Operator):
@@ -31,26 +32,20 @@ class OMNITRAX_OT_estimate_poses(JobOperator, bpy.types.Operator):
         return BlenderPoseJob(context, active_clip(context), self.full_frame)
 
 
-class OMNITRAX_OT_export_poses(bpy.types.Operator):
-    """Write the keypoints, as corrected in Blender, as a DeepLabCut multi-animal CSV (and .h5)"""
+class OMNITRAX_OT_export_poses(_ExportOptions, JobOperator, bpy.types.Operator):
+    """Write the keypoints, as corrected in Blender, as a DeepLabCut multi-animal CSV (and .h5), optionally one
+    single-animal file per track and videos with the skeletons"""
 
     bl_idname = "omnitrax.export_poses"
     bl_label = "Export Poses"
+    job_name = "Export"
+    kind = "poses"
 
-    @classmethod
-    def poll(cls, context):
-        return active_clip(context) is not None
-
-    def execute(self, context):
-        from ..exporting import export_clip_poses
-
-        try:
-            written, note = export_clip_poses(active_clip(context), context.scene.omnitrax.export_dir)
-        except Exception as exc:
-            self.report({"ERROR"}, failure_text(exc, "Export"))
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Exported {', '.join(p.name for p in written)} to {written[0].parent}{note}")
-        return {"FINISHED"}
+    per_track: BoolProperty(name="One file per animal", default=False,
+                            description="Also write one single-animal DeepLabCut CSV per track (<clip>_poses/)")
+    crop_pixels: BoolProperty(name="In ROI pixels", default=False,
+                              description="The per-animal files in pixels of each animal's region of interest "
+                                          "(upstream OmniTrax's layout) instead of frame pixels")
 
 
 CLASSES = (OMNITRAX_OT_estimate_poses, OMNITRAX_OT_export_poses)

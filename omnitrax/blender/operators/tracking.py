@@ -71,18 +71,21 @@ class OMNITRAX_OT_track(JobOperator, bpy.types.Operator):
         return BlenderTrackingJob(context, active_clip(context), self.restart)
 
 
-class OMNITRAX_OT_export_tracks(bpy.types.Operator):
-    """Write the tracks as a tidy CSV (pixels, top-left origin, 0-based video frames) with per-track
-    summaries, and optionally upstream-compatible per-track files"""
-
-    bl_idname = "omnitrax.export_tracks"
-    bl_label = "Export Tracks"
+class _ExportOptions:
+    """The choices Export Tracks and Export Poses share (omnitrax.blender.exporting.ExportOptions)."""
 
     selected_only: BoolProperty(name="Selected tracks only", default=False)
-    legacy: BoolProperty(name="Legacy per-track files", default=False,
-                         description="Also write one 'frame;x;y;class' file per track, as OmniTrax 1.x did")
+    frame_range_only: BoolProperty(name="Frame range only", default=False,
+                                   description="Only the frames of the tracking range (the Tracking panel's "
+                                               "start/end, or the scene's range)")
+    all_clips: BoolProperty(name="All clips", default=False,
+                            description="Every movie clip of this .blend that has tracks, not only the active one")
+    subfolders: BoolProperty(name="One folder per clip", default=False,
+                             description="Write each clip's files into a sub-folder named like the clip")
     preview: BoolProperty(name="Preview video", default=False,
-                          description="Also write <clip>_preview.mp4 with every track's box, name and path drawn")
+                          description="Also write a video of the frames with every track (and skeleton) drawn")
+    per_track_videos: BoolProperty(name="Video per animal", default=False,
+                                   description="Also write one cropped video per animal (ROI size), following it")
 
     @classmethod
     def poll(cls, context):
@@ -91,19 +94,23 @@ class OMNITRAX_OT_export_tracks(bpy.types.Operator):
     def invoke(self, context, event):
         return context.window_manager.invoke_props_dialog(self, confirm_text="Export")
 
-    def execute(self, context):
-        from ..exporting import export_clip_tracks
+    def make_job(self, context):
+        from ..exporting import ExportJob, ExportOptions
 
-        clip = active_clip(context)
-        try:
-            written = export_clip_tracks(clip, context.scene.omnitrax.export_dir,
-                                         selected_only=self.selected_only, legacy=self.legacy,
-                                         preview=self.preview)
-        except Exception as exc:
-            self.report({"ERROR"}, failure_text(exc, "Export"))
-            return {"CANCELLED"}
-        self.report({"INFO"}, f"Exported {len(written)} file(s) to {written[0].parent}")
-        return {"FINISHED"}
+        return ExportJob(context, active_clip(context), self.kind, ExportOptions.of(self))
+
+
+class OMNITRAX_OT_export_tracks(_ExportOptions, JobOperator, bpy.types.Operator):
+    """Write the tracks as a tidy CSV (pixels, top-left origin, 0-based video frames) with per-track
+    summaries and a run log, optionally upstream-compatible per-track files and videos"""
+
+    bl_idname = "omnitrax.export_tracks"
+    bl_label = "Export Tracks"
+    job_name = "Export"
+    kind = "tracks"
+
+    legacy: BoolProperty(name="Legacy per-track files", default=False,
+                         description="Also write one 'frame;x;y;class' file per track, as OmniTrax 1.x did")
 
 
 class OMNITRAX_OT_swap_tracks(bpy.types.Operator):
