@@ -86,6 +86,12 @@ def run(args) -> int:
     context = ExportContext(frame_height=height, fps=fps, scale=settings.scale, unit=settings.unit,
                             class_names=run.class_names)
     written = write_track_files(Path(args.out), stem, tracks, exports, context)
+    from ..io.run_log import write_run_log
+
+    source = str(Path(args.video).resolve()) if args.video else str(Path(args.detections).resolve())
+    written.append(write_run_log(Path(args.out) / f"{stem}_run.toml", settings, source=source,
+                                 frames=f"{run.start}-{run.stop - 1}", detector=run.description,
+                                 host=" ".join(["omnitrax"] + [a.replace("\n", " ") for a in sys.argv[1:]])))
     if "legacy" in exports:  # list the folder once, not each per-track file
         legacy = [p for p in written if p.parent.name == f"{stem}_legacy"]
         written = [p for p in written if p not in legacy] + [f"{Path(args.out) / (stem + '_legacy')}/ "
