@@ -128,3 +128,15 @@ def test_onnx_class_names_are_read_from_the_model_file(tmp_path):
     ("{1: 'x'}", None), ("not a list", None), ("", None)])
 def test_metadata_names_formats(text, expected):
     assert YoloDetector._metadata_names({"names": text}) == expected
+
+
+def test_training_data_takes_the_class_names_tracking_wrote(tmp_path):
+    video, dets = disc_video(tmp_path / "discs.avi"), disc_detections(tmp_path / "discs.txt")
+    names = tmp_path / "castes.names"
+    names.write_text("worker\nsoldier\n")
+    out = tmp_path / "out"
+    assert main(["track", str(video), "--detections", str(dets), "--names", str(names), "--out", str(out),
+                 "--confirm", "1"]) == 0
+    assert main(["export-yolo", str(video), "--tracks", str(out / "discs_tracks.csv"), "--out", str(tmp_path / "ds"),
+                 "--every", "5"]) == 0
+    assert (tmp_path / "ds" / "discs_yolo" / "obj.names").read_text().split() == ["worker", "soldier"]

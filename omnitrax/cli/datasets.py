@@ -53,6 +53,15 @@ def run_crops(args) -> int:
     return 0
 
 
+def _class_names_beside(tracks_csv) -> list[str]:
+    """The class names `omnitrax track` wrote beside a tracks CSV (<stem>_classes.csv), else ['animal']."""
+    from ..io.tracks_csv import read_classes
+
+    path = Path(tracks_csv)
+    classes = path.with_name(path.name.removesuffix("_tracks.csv") + "_classes.csv")
+    return read_classes(classes) if path.name.endswith("_tracks.csv") and classes.is_file() else ["animal"]
+
+
 def run_yolo(args) -> int:
     from ..io.datasets import export_yolo, read_yolo_labels
     from ..io.tracks_csv import read_tracks_csv
@@ -60,7 +69,7 @@ def run_yolo(args) -> int:
     video, stem = _video(args.video)
     out = _out(args.out)
     tracks = read_tracks_csv(args.tracks)
-    names = [n.strip() for n in args.names.split(",")]
+    names = [n.strip() for n in args.names.split(",")] if args.names else _class_names_beside(args.tracks)
     out = export_yolo(video, tracks, out / f"{stem}_yolo", stem, every=args.every,
                       val_fraction=args.val_fraction, class_names=names, seed=args.seed,
                       default_box=args.default_box, ext=args.format, on_progress=_progress("yolo"))
@@ -114,7 +123,8 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, help="output folder (dataset goes to OUT/<video>_yolo/)")
     p.add_argument("--every", type=int, default=10, help="every n-th frame that has tracks (default 10)")
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of frames for validation")
-    p.add_argument("--names", default="animal", help="comma-separated class names, in class-id order")
+    p.add_argument("--names", default=None, help="comma-separated class names, in class-id order (default: the "
+                                                 "<video>_classes.csv beside the tracks, else 'animal')")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
     p.add_argument("--default-box", type=float, default=None,
                    help="box size in pixels for positions without one (default: an error)")

@@ -168,8 +168,9 @@ class OMNITRAX_OT_export_yolo_dataset(_DatasetExport, bpy.types.Operator):
     every: IntProperty(name="Every n-th frame", default=10, min=1)
     val_fraction: FloatProperty(name="Validation share", default=0.2, min=0.0, max=0.9, step=5,
                                 description="Share of the frames kept for validation")
-    class_names: StringProperty(name="Classes", default="animal",
-                                description="Comma-separated class names, in class-id order")
+    class_names: StringProperty(name="Classes", default="",
+                                description="Comma-separated class names, in class-id order; empty: the class "
+                                            "names tracking stored with the clip, else 'animal'")
     seed: IntProperty(name="Split seed", default=0, min=0, description="Same seed, same split")
     default_box: IntProperty(name="Default box (px)", default=0, min=0,
                              description="Box size for markers without one; 0: such markers are an error")
@@ -184,7 +185,10 @@ class OMNITRAX_OT_export_yolo_dataset(_DatasetExport, bpy.types.Operator):
 
         tracks, _ = _read_tracks(clip, self.selected_only)
         out = _target(context, clip, "yolo")
-        names = [n.strip() for n in self.class_names.split(",")]
+        from ..markers import class_names
+
+        names = [n.strip() for n in self.class_names.split(",")] if self.class_names.strip() else \
+            (class_names(clip) or ["animal"])
         export_yolo(_clip_video(clip), tracks, out, _stem(clip), every=self.every,
                     val_fraction=self.val_fraction, class_names=names, seed=self.seed,
                     default_box=self.default_box or None, ext=self.file_format.lower(),
