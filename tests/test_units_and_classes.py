@@ -66,13 +66,20 @@ def test_scale_must_be_a_positive_finite_number(tmp_path, capsys, value, words):
 
 
 # ------------------------------------------------------------------------------------ classes
-def test_class_names_appear_in_the_classes_file_the_summary_and_the_legacy_files(tmp_path):
+def _track_two_castes(tmp_path, *extra):
+    """`omnitrax track` on the discs with their detections (disc i: class i) and a names file; the clip,
+    and the output folder."""
     video, dets = disc_video(tmp_path / "discs.avi"), disc_detections(tmp_path / "discs.txt")
     names = tmp_path / "castes.names"
     names.write_text("worker\nsoldier\n")
     out = tmp_path / "out"
     assert main(["track", str(video), "--detections", str(dets), "--names", str(names), "--out", str(out),
-                 "--export", "csv,summary,legacy", "--confirm", "1"]) == 0
+                 "--confirm", "1", *extra]) == 0
+    return video, out
+
+
+def test_class_names_appear_in_the_classes_file_the_summary_and_the_legacy_files(tmp_path):
+    _, out = _track_two_castes(tmp_path, "--export", "csv,summary,legacy")
     assert read_classes(out / "discs_classes.csv") == ["worker", "soldier"]
     assert sorted(r["class"] for r in rows_of(out / "discs_summary.csv")) == ["soldier", "worker"]
     legacy = sorted((out / "discs_legacy").glob("*.csv"))
@@ -131,12 +138,7 @@ def test_metadata_names_formats(text, expected):
 
 
 def test_training_data_takes_the_class_names_tracking_wrote(tmp_path):
-    video, dets = disc_video(tmp_path / "discs.avi"), disc_detections(tmp_path / "discs.txt")
-    names = tmp_path / "castes.names"
-    names.write_text("worker\nsoldier\n")
-    out = tmp_path / "out"
-    assert main(["track", str(video), "--detections", str(dets), "--names", str(names), "--out", str(out),
-                 "--confirm", "1"]) == 0
+    video, out = _track_two_castes(tmp_path)
     assert main(["export-yolo", str(video), "--tracks", str(out / "discs_tracks.csv"), "--out", str(tmp_path / "ds"),
                  "--every", "5"]) == 0
     assert (tmp_path / "ds" / "discs_yolo" / "obj.names").read_text().split() == ["worker", "soldier"]
