@@ -21,7 +21,8 @@ CORE_TESTS := tests/test_tracker.py tests/test_kalman.py tests/test_stitching.py
 	tests/test_sample_tracking.py tests/test_pose_crops.py tests/test_pose_export.py tests/test_batch.py \
 	tests/test_cli.py tests/test_compat_manifest.py tests/test_known_animals.py tests/test_synthetic_detections.py \
 	tests/test_tracker_errors.py tests/test_cli_background.py tests/test_detect_preview.py tests/test_runtimes.py \
-	tests/test_convert_darknet.py tests/test_image_sequences.py tests/test_units_and_classes.py
+	tests/test_convert_darknet.py tests/test_image_sequences.py tests/test_units_and_classes.py tests/test_identity.py \
+	tests/test_identity_parts.py
 
 .PHONY: venv venv313 venv42 venv52 test demo zip bench clean
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .errors import OmniTraxError
 
-GROUPS = ("detection", "background", "tracker", "pose")
+GROUPS = ("detection", "background", "tracker", "identity", "pose")
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stitch", True, "tracker", "Stitch tracklets",
             "After tracking, join tracks that end to tracks that start shortly after nearby, to repair "
             "identity breaks"),
+    # --- identities (the identity pass: omnitrax track --identify; Blender: Identify Animals) --------------
+    Setting("identity_certainty", 0.9, "identity", "Certainty",
+            "Identify Animals lists fragments whose identity is less sure than this as uncertain, for you to "
+            "check (higher: more to check, fewer wrong ones unlisted)", min=0.0, max=1.0),
     # --- real units ------------------------------------------------------------------------------------
     Setting("scale", 0.0, "units", "Scale",
             "Pixels per unit of length (e.g. 10 px per mm), for distances and speeds in real units in the "

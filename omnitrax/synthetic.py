@@ -44,6 +44,19 @@ SPECK_RADIUS = (1.0, 3.0)  # px
 SPECK_OPACITY = (0.5, 0.95)  # blend towards the animal colour
 FLICKER_RANGE = (0.1, 1.0)  # per-frame factor on a flickering speck's opacity
 LIGHT_FALLOFF = 0.6  # uneven_light=1: the darkest corner gets 1 - 0.6 = 40% of the brightest's light
+# encounters (render_frames(encounters=...)): rad/frame of steering, distance (body lengths) at which a pair
+# has met, frames an encounter may take, frames of rest after one
+ENCOUNTER_STEER, ENCOUNTER_PASS, ENCOUNTER_TIMEOUT, ENCOUNTER_REST = 0.3, 0.8, 90, (10, 40)
+ENCOUNTER_OFFSET = 0.35  # centres pass this many body lengths apart: the bodies touch, legs overlap
+# looks="distinct": body lengths and brightness spread evenly over these ranges, and a light (on dark
+# animals; dark on light ones) mark of one of MARKS, so that every animal looks different
+DISTINCT_LENGTH = (24.0, 40.0)
+DISTINCT_BRIGHTNESS = {"dark_on_light": (0.55, 1.6), "light_on_dark": (0.7, 1.1)}
+MARKS = ("none", "abdomen_spot", "abdomen_stripe", "head_spot")
+MARK_OPACITY = 0.85
+MARK_COLOUR = {"dark_on_light": (215.0, 215.0, 205.0), "light_on_dark": (25.0, 25.0, 30.0)}
+LOOKS = ("alike", "distinct", "identical")
+IDENTICAL_LENGTH = 32.0  # looks="identical": every animal this long, of the polarity's base colour
 
 
 # ----------------------------------------------------------------------------------------- background
@@ -68,9 +81,11 @@ def _background(rng, width, height, polarity) -> np.ndarray:
 class _Colony:
     """Positions, headings and speeds of all animals; step() advances one frame (vectorised)."""
 
-    def __init__(self, rng, n, width, height):
+    def __init__(self, rng, n, width, height, lengths=None, meet_rng=None, meet_rate=0.0):
         self.rng, self.n, self.width, self.height = rng, n, width, height
         self.length = rng.uniform(26.0, 38.0, n)
+        if lengths is not None:  # drawn above all the same, so the motion stream stays as it was
+            self.length = np.asarray(lengths, np.float64)
         self.margin = 0.5 * self.length + 1.5  # keeps the whole body inside the frame
         self.pos = self._spread(n)
         self.heading = rng.uniform(-np.pi, np.pi, n)
@@ -79,6 +94,11 @@ class _Colony:
         self.speed = self.cruise * rng.uniform(0.3, 1.0, n)
         self.pause_left = np.zeros(n, np.int64)
         self.gait = rng.uniform(0, 2 * np.pi, n)  # leg phase
+        # encounters (a stream of their own; None: animals meet only by chance)
+        self.meet_rng, self.meet_rate = meet_rng, meet_rate
+        self.partner = np.full(n, -1)  # the animal each one walks towards (-1: none)
+        self.meet_left = np.zeros(n, np.int64)  # frames the encounter may still last
+        self.meet_rest = np.zeros(n, np.int64)  # frames before an animal looks for another one
 
     def _spread(self, n):
         """Initial positions without overlaps (rejection sampling, then anything)."""
@@ -119,10 +139,46 @@ class _Colony:
         target = np.where(self.pause_left > 0, 0.0, self.cruise)
         self.speed += 0.25 * (target - self.speed)
         self.heading += self.turn * np.clip(self.speed / 2.0, 0.2, 1.0)
+        if self.meet_rng is not None:
+            self._steer()
         step = self.speed[:, None] * np.c_[np.cos(self.heading), np.sin(self.heading)]
         self.pos += step
         self.gait += 0.45 * self.speed
         self._reflect()
+
+    def _steer(self):
+        """Encounters: a free animal and its nearest free neighbour walk at each other, at a run, aiming
+        just beside the other, until they are close; they pass touching, then wander on."""
+        rng, n = self.meet_rng, self.n
+        self.meet_rest = np.maximum(self.meet_rest - 1, 0)
+        meeting = self.partner >= 0
+        if meeting.any():
+            m = np.flatnonzero(meeting)
+            p = self.partner[m]
+            to = self.pos[p] - self.pos[m]
+            dist = np.maximum(np.hypot(to[:, 0], to[:, 1]), 1e-9)
+            # aim beside the partner, both keeping it on the same hand: they brush past each other
+            beside = ENCOUNTER_OFFSET * 0.5 * (self.length[m] + self.length[p]) / dist
+            to = to + beside[:, None] * np.c_[-to[:, 1], to[:, 0]]
+            want = np.arctan2(to[:, 1], to[:, 0])
+            diff = (want - self.heading[m] + np.pi) % (2 * np.pi) - np.pi
+            self.heading[m] += np.clip(diff, -ENCOUNTER_STEER, ENCOUNTER_STEER)
+            self.speed[m] = np.maximum(self.speed[m], self.cruise[m])
+            self.pause_left[m] = 0
+            self.meet_left[m] -= 1
+            done = m[(dist < ENCOUNTER_PASS * self.length[m]) | (self.meet_left[m] <= 0)]  # then they pass straight on
+            self.partner[done] = -1
+            self.meet_rest[done] = rng.integers(*ENCOUNTER_REST, len(done))
+        free = np.flatnonzero((self.partner < 0) & (self.meet_rest == 0))
+        starts = rng.random(n) < self.meet_rate
+        for i in free[starts[free]].tolist():
+            others = free[(self.partner[free] < 0) & (free != i)]
+            if self.partner[i] >= 0 or not len(others):
+                continue
+            d = np.hypot(*(self.pos[others] - self.pos[i]).T)
+            j = int(others[np.argmin(d)])
+            self.partner[i], self.partner[j] = j, i
+            self.meet_left[i] = self.meet_left[j] = ENCOUNTER_TIMEOUT
 
     def _reflect(self):
         """Bounce off the frame edges: mirror the position and the heading."""
@@ -209,6 +265,39 @@ def _render_animal(cx, cy, heading, length, gait):
     return x0, y0, body_cov, alpha, parts
 
 
+def _render_mark(x0, y0, body, parts, heading, length, kind):
+    """Coverage (float32 0..1, on _render_animal's patch, inside the body) of a mark of kind MARKS[...]."""
+    if kind == "none":
+        return None
+    size = body.shape[0]
+    raster = np.zeros((size * SS, size * SS), np.uint8)
+    c, s = np.cos(heading), np.sin(heading)
+    _, a, b = PARTS["abdomen" if kind != "head_spot" else "head"]
+    px, py = parts["abdomen" if kind != "head_spot" else "head"]
+    if kind == "abdomen_stripe":  # a band across the abdomen, half-way to its tip
+        px, py = px - 0.45 * a * length * c, py - 0.45 * a * length * s
+        axes = (0.22 * a, 1.2 * b)
+    else:
+        axes = (0.5 * a, 0.55 * b)
+    cv2.ellipse(raster, _to_hi(px, py, x0, y0), (_fixed(axes[0] * length * SS), _fixed(axes[1] * length * SS)),
+                float(np.degrees(heading)), 0, 360, 255, -1, cv2.LINE_8, SHIFT)
+    return np.minimum(_coverage(raster, size), body)
+
+
+def _distinct_looks(n, polarity):
+    """Body lengths (px), brightness factors and mark kinds of n individually different animals.
+
+    Lengths and brightness follow low-discrepancy sequences (golden ratio, sqrt 2) over their ranges, so
+    any two animals differ; animals with the same mark (every 4th) differ in brightness by about half
+    the range and in length by about a third of it."""
+    k = np.arange(n)
+    lo, hi = DISTINCT_LENGTH
+    lengths = lo + (hi - lo) * np.mod(k * (np.sqrt(2) - 1) + 0.5, 1.0)
+    b_lo, b_hi = DISTINCT_BRIGHTNESS[polarity]
+    brightness = b_lo + (b_hi - b_lo) * np.mod(k * (np.sqrt(5) - 1) / 2 + 0.1, 1.0)
+    return lengths, brightness, [MARKS[i % len(MARKS)] for i in k]
+
+
 def _render_specks(rng, n, width, height):
     """n small discs anywhere on the floor: a list of (x0, y0, opacity patch) like _render_animal's."""
     centres = rng.uniform([0.0, 0.0], [width - 1.0, height - 1.0], (n, 2))
@@ -272,7 +361,8 @@ def _check_hard_cases(n_animals, still, resting, rest_fraction, specks, flicker,
 def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polarity: str = "dark_on_light",
                   width: int = 640, height: int = 480, fps: float = 25.0, noise: float = 3.0,
                   blur: float = 0.6, still: int = 0, resting: int = 0, rest_fraction: float = 0.8,
-                  specks: int = 0, flicker: float = 0.0, uneven_light: float = 0.0):
+                  specks: int = 0, flicker: float = 0.0, uneven_light: float = 0.0, looks: str = "alike",
+                  encounters: float = 0.0):
     """Yield (frame, rows) for each of n_frames frames of a synthetic ant clip.
 
     frame: HxWx3 uint8 BGR. rows: dict of equal-length numpy arrays keyed by KEYS, one entry per animal
@@ -288,7 +378,21 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
         flicker: the fraction of them (rounded) whose opacity changes every frame, like reflections.
     uneven_light: 0..1, a linear illumination gradient in a random direction over the whole image (floor
         and animals); at 1 the darkest corner gets 40% of the light of the brightest. Rows are unchanged.
+
+    For re-identification (both off by default, leaving the clip as it was):
+    looks: "alike" (the default: lengths 26-38 px and a brightness factor drawn at random) or "distinct":
+        individually different animals, each with its own body length (DISTINCT_LENGTH), brightness
+        (DISTINCT_BRIGHTNESS) and mark (MARKS: none, a spot on the abdomen, a stripe across it, a spot on
+        the head), see _distinct_looks. Motion is the same as with "alike" for a seed, but for the sizes.
+        "identical": every animal alike (IDENTICAL_LENGTH, the base colour): only motion tells them apart.
+    encounters: 0..1, per animal and frame the chance that a free animal and its nearest free neighbour
+        walk straight at each other and over each other (bodies overlapping), then wander on: crossings
+        and touches, often. 0: animals meet by chance only.
     """
+    if looks not in LOOKS:
+        raise OmniTraxError(f"Unknown looks {looks!r}: use one of {', '.join(LOOKS)}.")
+    if not 0 <= encounters <= 1:
+        raise OmniTraxError(f"encounters must be between 0 and 1, got {encounters}.")
     if polarity not in POLARITIES:
         raise OmniTraxError(f"Unknown polarity {polarity!r}: use one of {', '.join(POLARITIES)}.")
     if n_frames < 0 or n_animals < 0 or width < 64 or height < 64:
@@ -297,13 +401,19 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
         raise OmniTraxError(f"fps must be positive, got {fps}.")
     _check_hard_cases(n_animals, still, resting, rest_fraction, specks, flicker, uneven_light)
     # spawn() keys children by index: the first four streams are those of the clips made before the hard cases
-    streams = np.random.SeedSequence(seed).spawn(7)
-    rng_floor, rng_colony, rng_look, rng_noise, rng_specks, rng_flicker, rng_light = (
+    streams = np.random.SeedSequence(seed).spawn(8)
+    rng_floor, rng_colony, rng_look, rng_noise, rng_specks, rng_flicker, rng_light, rng_meet = (
         np.random.default_rng(s) for s in streams)
     floor = _background(rng_floor, width, height, polarity)
-    colony = _Colony(rng_colony, n_animals, width, height)
+    lengths, factors, marks = _distinct_looks(n_animals, polarity) if looks == "distinct" else (None, None, None)
+    if looks == "identical":
+        lengths, factors = np.full(n_animals, IDENTICAL_LENGTH), np.ones(n_animals)
+    colony = _Colony(rng_colony, n_animals, width, height, lengths=lengths,
+                     meet_rng=rng_meet if encounters > 0 else None, meet_rate=encounters)
     base_colour, brightness = ANIMAL_LOOK[polarity]
-    colours = (np.array(base_colour) * rng_look.uniform(*brightness, (n_animals, 1))).astype(np.float32)
+    drawn = rng_look.uniform(*brightness, (n_animals, 1))
+    colours = (np.array(base_colour) * (drawn if factors is None else factors[:, None])).astype(np.float32)
+    mark_colour = np.array(MARK_COLOUR[polarity], np.float32)
     ids = np.arange(n_animals)
 
     speck_colour = np.array(base_colour, np.float32)
@@ -329,6 +439,9 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
             (cx, cy), heading, length = colony.pos[i], colony.heading[i], colony.length[i]
             x0, y0, body, alpha, parts = _render_animal(cx, cy, heading, length, colony.gait[i])
             _blend(frame, x0, y0, alpha, colours[i])
+            mark = None if marks is None else _render_mark(x0, y0, body, parts, heading, length, marks[i])
+            if mark is not None:
+                _blend(frame, x0, y0, np.float32(MARK_OPACITY) * mark, mark_colour)
             total = float(body.sum())
             yy, xx = np.indices(body.shape)
             cols["x"][i] = x0 + float((body * xx).sum()) / total
@@ -416,6 +529,24 @@ class GroundTruth:
         return Tracks(track=self.id.copy(), frame=self.frame.copy(), x=self.x.copy(), y=self.y.copy(),
                       width=self.width.copy(), height=self.height.copy(), confidence=np.ones(n),
                       cls=np.zeros(n, np.int64), predicted=np.zeros(n, bool))
+
+
+def count_crossings(truth: GroundTruth, within: float = 0.5) -> int:
+    """How often two animals come closer than `within` times their mean body length (centre to centre):
+    the times a pair enters that distance, over the whole clip (touches and walk-overs)."""
+    frames = np.unique(truth.frame)
+    close_before = set()
+    count = 0
+    for f in frames.tolist():
+        here = truth.frame == f
+        ids, x, y, length = truth.id[here], truth.x[here], truth.y[here], truth.length[here]
+        d = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+        limit = within * 0.5 * (length[:, None] + length[None, :])
+        i, j = np.nonzero(np.triu(d < limit, 1))
+        close = {(int(ids[a]), int(ids[b])) for a, b in zip(i, j)}
+        count += len(close - close_before)
+        close_before = close
+    return count
 
 
 def render_clip(path, n_frames: int = 250, seed: int = 0, fourcc: str = "MJPG", **kwargs) -> GroundTruth:

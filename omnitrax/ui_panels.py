@@ -189,6 +189,18 @@ class OMNITRAX_PT_manual(_OmniTraxPanel, bpy.types.Panel):
         col = layout.column(align=True)
         col.operator("clip.join_tracks", text="Join Selected Tracks", icon="LINKED")
         col.operator("omnitrax.swap_tracks", icon="UV_SYNC_SELECT")
+        # --- identities: tell the animals apart by appearance, then check the uncertain fragments
+        layout.label(text="Identities (locked tracks count as checked):")
+        col = layout.column(align=True)
+        col.operator("omnitrax.identify", icon="COMMUNITY")
+        col.prop(self.settings(context), "identity_certainty")
+        clip = getattr(context.space_data, "clip", None)
+        stored = clip.get("omnitrax_uncertain") if clip is not None else None
+        if stored:
+            layout.label(text=f"{len(stored['fragments'])} of {stored['total']} fragments uncertain", icon="QUESTION")
+        row = layout.row(align=True)
+        row.operator("omnitrax.identity_step", text="Previous", icon="TRIA_LEFT").direction = -1
+        row.operator("omnitrax.identity_step", text="Next Uncertain", icon="TRIA_RIGHT").direction = 1
 
 
 CLASSES = (OMNITRAX_PT_clip, OMNITRAX_PT_detection, OMNITRAX_PT_tracking, OMNITRAX_PT_manual,

@@ -3,7 +3,8 @@ import importlib
 
 #: properties first (operators and panels read them), the panels last
 MODULES = (".properties", ".overlay", ".operators.tracking", ".operators.detect_preview", ".operators.pose",
-           ".operators.datasets", ".operators.settings", ".operators.models", ".operators.units", "..ui_panels", ".pose_packages")
+           ".operators.datasets", ".operators.settings", ".operators.models", ".operators.units", ".operators.identity",
+           "..ui_panels", ".pose_packages")
 
 
 def _modules():

@@ -19,6 +19,9 @@ def register(subparsers) -> None:
                         "--scale), mot, legacy (upstream OmniTrax's per-track files)")
     p.add_argument("--blend", default=None, help="also write a .blend with the clip and one track per animal")
     p.add_argument("--preview", action="store_true", help="also write DIR/<video>_preview.mp4 with the tracks drawn")
+    p.add_argument("--identify", action="store_true",
+                   help="after tracking, tell the animals apart by their appearance (needs --animals N): identities "
+                        "survive crossings; DIR/<video>_identity.csv lists the fragments, uncertain ones flagged")
     _add_tracking_options(p)
     p.set_defaults(func=run)
 
@@ -51,6 +54,8 @@ def run(args) -> int:
     if args.video is None and args.detections is None:
         raise OmniTraxError("Give a VIDEO to track, or --detections FILE.")
     settings = _settings(args)
+    if args.identify:
+        _check_identify(args, settings)
     if args.video is None and (args.preview or args.blend or "legacy" in exports):
         what = "--preview" if args.preview else "--blend" if args.blend else "The legacy export (frame height)"
         raise OmniTraxError(f"{what} needs the VIDEO.")
@@ -80,6 +85,9 @@ def run(args) -> int:
         print(f"\nStopped at frame {exc.index} ({exc.path.name}): writing the tracks of frames {run.start}-"
               f"{exc.index - 1}.", file=sys.stderr)
     tracks = run.result()
+    identity_file = None
+    if args.identify and not stopped and len(tracks):
+        tracks, identity_file, stopped = _identify(args.video, tracks, settings, Path(args.out), stem)
     height = run._video.height if run._video is not None else None
     fps = run._video.fps if run._video is not None else 0.0
     run.close()
@@ -105,6 +113,8 @@ def run(args) -> int:
         from ..blender.headless import write_blend
 
         written.append(write_blend(args.video, tracks, Path(args.blend), settings, run.class_names))
+    if identity_file is not None:
+        written.append(identity_file)
     print(f"{len(tracks.ids())} tracks, {len(tracks)} positions")
     for path in written:
         print(f"  wrote {path}")
@@ -124,3 +134,35 @@ def _describe_sequence(video, start: int, stop: int) -> None:
         print(f"  warning: {len(missing)} frame file{'s are' if len(missing) > 1 else ' is'} missing ({names}); "
               f"tracking stops at the first one and keeps the frames before it.", file=sys.stderr)
 
+
+def _check_identify(args, settings) -> None:
+    """--identify needs the number of animals and the video: refused before any work."""
+    if not settings.animals:
+        raise OmniTraxError("--identify needs the number of animals: add --animals N (how many animals the "
+                            "video shows).")
+    if args.video is None:
+        raise OmniTraxError("--identify needs the VIDEO: it learns what each animal looks like from the frames.")
+
+
+def _identify(video, tracks, settings, out: Path, stem: str):
+    """The identity pass on the tracks: (tracks by identity, the identity CSV written, stopped). Ctrl-C keeps
+    the tracks as tracked."""
+    from ..io.identity_csv import write_identity_csv
+    from ..tracking.identity import IdentityRun
+
+    run = IdentityRun(tracks, video, settings.animals, certainty=settings.identity_certainty)
+    print(f"Identifying {settings.animals} animals: {len(run.fragments)} fragments", file=sys.stderr)
+    printer = ProgressPrinter()
+    try:
+        for progress in run.steps():
+            printer(progress)
+    except KeyboardInterrupt:
+        print("\nStopped the identity pass: writing the tracks as tracked.", file=sys.stderr)
+        return tracks, None, True
+    finally:
+        run.close()
+    result = run.result()
+    table = result.fragments
+    print(f"{int((table.identity >= 0).sum())}/{len(table)} fragments identified in {result.seconds:.1f} s, "
+          f"{int(table.uncertain.sum())} uncertain (to check: {stem}_identity.csv)", file=sys.stderr)
+    return result.tracks, write_identity_csv(out / f"{stem}_identity.csv", table), False
