@@ -62,10 +62,12 @@ def _pose_for_outputs(pose: dict | None) -> dict | None:
                                      "pose_padding")}
 
 
-def settings_hash(tracking, pose: dict | None) -> str:
+def settings_hash(tracking, pose: dict | None, identify: bool = False) -> str:
     """sha256 (hex) of everything that decides a video's output files."""
-    blob = json.dumps({"format": BATCH_FORMAT, "tracking": tracking.to_dict(), "pose": _pose_for_outputs(pose)},
-                      sort_keys=True)
+    content = {"format": BATCH_FORMAT, "tracking": tracking.to_dict(), "pose": _pose_for_outputs(pose)}
+    if identify:  # only when on, so results of batches without it stay valid
+        content["identify"] = True
+    blob = json.dumps(content, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -148,8 +150,9 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, OmniTraxError) else f"{type(exc).__name__}: {text}"
 
 
-def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None) -> dict:
-    """Write <stem>_tracks.csv (and pose files) for `video` into `folder`; returns counts and file names."""
+def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None, identify: bool = False) -> dict:
+    """Write <stem>_tracks.csv (and pose files) for `video` into `folder`; returns counts and file names.
+    identify: run the identity pass on the tracks first (omnitrax track --identify)."""
     from .io.exports import ExportContext, write_track_files
     from .io.tracks_csv import read_tracks_csv
     from .tracking.pipeline import TrackingRun
@@ -161,10 +164,24 @@ def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None) -> d
         frames, fps = run.total, run._video.fps
     finally:
         run.close()
+    identity = None
+    if identify and len(tracks):
+        from .tracking.identity import IdentityRun
+
+        job = IdentityRun(tracks, str(video), tracking.animals, certainty=tracking.identity_certainty)
+        try:
+            result = job.run()
+        finally:
+            job.close()
+        tracks, identity = result.tracks, result.fragments
     context = ExportContext(fps=fps, scale=tracking.scale, unit=tracking.unit, class_names=run.class_names)
     written = write_track_files(folder, stem, tracks, ("csv", "summary"), context)
     tracks_path = written[0]
     files = [p.name for p in written]
+    if identity is not None:
+        from .io.identity_csv import write_identity_csv
+
+        files.append(write_identity_csv(folder / f"{stem}_identity.csv", identity).name)
     pose = _pose_for_outputs(pose)
     if pose is not None:
         from .pose.estimate import estimate_poses
@@ -182,7 +199,7 @@ def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None) -> d
     return {"frames": int(frames), "tracks": len(tracks.ids()), "files": files}
 
 
-def process_video(video: str, out_dir: str, tracking: dict, pose: dict | None = None) -> dict:
+def process_video(video: str, out_dir: str, tracking: dict, pose: dict | None = None, identify: bool = False) -> dict:
     """Track (and pose) one video into out_dir/<stem>/; the function local and Dask workers run.
 
     Arguments are plain data (paths as strings, settings as dicts) so they pickle anywhere. Never
@@ -197,14 +214,14 @@ def process_video(video: str, out_dir: str, tracking: dict, pose: dict | None = 
     partial = Path(out_dir) / (stem + PARTIAL_SUFFIX)
     try:
         settings = TrackingSettings.from_mapping(tracking)
-        digest = settings_hash(settings, pose)
+        digest = settings_hash(settings, pose, identify)
         if is_done(final, video_path, digest):  # finished meanwhile (e.g. by another batch)
             record = read_done(final)
             return asdict(VideoResult(video, "skipped", record["frames"], record["tracks"]))
         if partial.exists():
             shutil.rmtree(partial)
         partial.mkdir(parents=True)
-        counts = _track_and_pose(video_path, partial, settings, pose)
+        counts = _track_and_pose(video_path, partial, settings, pose, identify)
         seconds = time.perf_counter() - t0
         record = {"video": _video_identity(video_path), "settings_hash": digest, "versions": _versions(),
                   "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -288,9 +305,9 @@ def _run_dask(jobs, scheduler: str, on_result, connect_timeout: str = "20s"):
 
 # -------------------------------------------------------------------------------------------- batch
 
-def plan(videos, out_dir: Path, tracking, pose: dict | None):
+def plan(videos, out_dir: Path, tracking, pose: dict | None, identify: bool = False):
     """Split videos into (skipped results, jobs to run); deletes stale .partial folders of the latter."""
-    digest = settings_hash(tracking, pose)
+    digest = settings_hash(tracking, pose, identify)
     skipped, jobs, stems = [], [], {}
     for video in videos:
         path = Path(video)
@@ -309,12 +326,12 @@ def plan(videos, out_dir: Path, tracking, pose: dict | None):
             skipped.append(VideoResult(str(video), "skipped", record.get("frames", 0), record.get("tracks", 0)))
             continue
         shutil.rmtree(out_dir / (stem + PARTIAL_SUFFIX), ignore_errors=True)
-        jobs.append((str(video), str(out_dir), tracking.to_dict(), pose))
+        jobs.append((str(video), str(out_dir), tracking.to_dict(), pose, identify))
     return skipped, jobs
 
 
 def run_batch(videos, out_dir, tracking, pose: dict | None = None, workers: int | None = None,
-              scheduler: str | None = None, on_result=None) -> list[VideoResult]:
+              scheduler: str | None = None, on_result=None, identify: bool = False) -> list[VideoResult]:
     """Process `videos` into out_dir; returns one VideoResult per video, in the order given.
 
     tracking: TrackingSettings; pose: settings_file.POSE_DEFAULTS-style dict (pose runs when it has a
@@ -332,7 +349,9 @@ def run_batch(videos, out_dir, tracking, pose: dict | None = None, workers: int 
         pose = dict(pose, pose_model_path=str(Path(pose["pose_model_path"]).expanduser().resolve()))
         if not Path(pose["pose_model_path"]).exists():
             raise OmniTraxError(f"Pose model {pose['pose_model_path']} not found: check the path.")
-    skipped, jobs = plan(videos, out, tracking, pose)
+    if identify and not tracking.animals:
+        raise OmniTraxError("--identify needs the number of animals: set animals = N in the settings file.")
+    skipped, jobs = plan(videos, out, tracking, pose, identify)
     results = {r.video: r for r in skipped}
 
     def collect(result):

@@ -213,3 +213,23 @@ def test_batch_with_a_pose_model_equals_track_then_pose(clips, tmp_path):
     again = _run([video, "--out", out, "--settings", settings])
     assert again.returncode == 0 and _summary(out)[video.stem]["status"] == "done"
     assert not (out / video.stem / f"{video.stem}_poses.csv").exists()
+
+
+def test_batch_runs_the_identity_pass_when_asked(tmp_path):
+    from omnitrax.batch import run_batch
+    from omnitrax.synthetic import render_clip
+    from omnitrax.tracking.settings import TrackingSettings
+
+    video = tmp_path / "four.avi"
+    render_clip(video, n_frames=80, seed=3, n_animals=4, width=240, height=180, looks="distinct",
+                polarity="dark_on_light")
+    settings = TrackingSettings(detector="background", animals=4)
+    with pytest.raises(OmniTraxError, match="--identify needs the number of animals"):
+        run_batch([video], tmp_path / "none", TrackingSettings(detector="background"), identify=True, workers=1)
+    (plain,) = run_batch([video], tmp_path / "out", settings, workers=1)
+    assert plain.status == "done" and not (tmp_path / "out" / "four" / "four_identity.csv").exists()
+    (result,) = run_batch([video], tmp_path / "out", settings, workers=1, identify=True)
+    assert result.status == "done", result.error  # the identity pass is part of the settings: rerun, not skipped
+    identity = (tmp_path / "out" / "four" / "four_identity.csv").read_text().splitlines()
+    assert identity[0].startswith("fragment,track,first_frame,last_frame,identity,confidence,uncertain")
+    assert result.tracks <= 4

@@ -22,6 +22,8 @@ def register(subparsers) -> None:
                         "workers need omnitrax importable and the same paths")
     p.add_argument("--pose-model", default=None, metavar="DIR",
                    help="DeepLabCut model folder: also estimate poses (overrides the settings file)")
+    p.add_argument("--identify", action="store_true",
+                   help="after tracking, the identity pass (as track --identify; needs animals = N in the settings)")
     p.set_defaults(func=run)
 
 
@@ -52,7 +54,7 @@ def run(args) -> int:
 
     try:
         results = run_batch(args.videos, args.out, tracking, pose, workers=args.workers, scheduler=args.scheduler,
-                            on_result=report)
+                            on_result=report, identify=args.identify)
     except KeyboardInterrupt:
         print("\nStopped. Run the same command again to finish the remaining videos (finished ones are kept).",
               file=sys.stderr)
