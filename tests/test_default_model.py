@@ -40,7 +40,8 @@ def test_bundled_model_files_are_small_and_complete():
 def test_bundled_model_loads_like_a_user_model():
     detector = YoloDetector(MODEL, names_path=NAMES)
     assert (detector.layout, detector.num_classes, detector.letterbox) == ("yolov8", 1, True)
-    assert detector.description.startswith("YOLO (ONNX ants_yolo, yolov8 layout, 416x416, letterbox) on OpenCV DNN")
+    runtime = "ONNX Runtime" if detector.runtime == "onnxruntime" else "OpenCV DNN"
+    assert detector.description.startswith(f"YOLO (ONNX ants_yolo, yolov8 layout, 416x416, letterbox) on {runtime}, ")
 
 
 def test_bundled_model_finds_the_sample_clip_animals():
