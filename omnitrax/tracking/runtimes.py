@@ -120,7 +120,7 @@ def _device_for(runtime: str, device: str, available: list[str]) -> str:
                         f"(Preferences > OmniTrax, GPU acceleration), or choose device auto/cpu.")
 
 
-def _first_line(error: Exception) -> str:
+def first_line(error: Exception) -> str:
     """The useful line of an OpenCV/ONNX Runtime error ('... error: (-215:...) what in function ...')."""
     text = str(error).strip().splitlines()
     line = next((t for t in text if "error:" in t), text[-1] if text else "")
@@ -195,7 +195,7 @@ class OrtEngine(Engine):
                 warnings.simplefilter("ignore", UserWarning)
                 self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as e:  # ORT raises its own pybind exception types
-            raise OmniTraxError(f"ONNX Runtime cannot load '{path.name}': {_first_line(e)}. Check the file, or "
+            raise OmniTraxError(f"ONNX Runtime cannot load '{path.name}': {first_line(e)}. Check the file, or "
                                 f"choose the runtime OpenCV DNN.") from None
         if ORT_PROVIDERS[device] not in self.session.get_providers():
             raise OmniTraxError(f"ONNX Runtime could not start {DEVICE_LABELS[device]} for '{path.name}' (the GPU "

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import OmniTraxError
 from . import model_files, runtimes
 from .detections import Detections, Detector
-from .runtimes import _first_line
+from .runtimes import first_line
 
 LAYOUTS = ("darknet", "yolov5", "yolov8")
 PAD_VALUE = 114  # grey used by YOLOv5/v8 letterboxing
@@ -159,7 +159,7 @@ class YoloDetector(Detector):
             net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
         except cv2.error as e:
             raise OmniTraxError(f"OpenCV cannot read the Darknet model '{cfg.name}' + '{weights.name}': "
-                                f"{_first_line(e)}. Check that the two files belong together.") from None
+                                f"{first_line(e)}. Check that the two files belong together.") from None
         return net, sections[0][1].get("letter_box", "0") == "1"
 
     @staticmethod
@@ -239,7 +239,7 @@ class YoloDetector(Detector):
         try:
             return cv2.dnn.readNetFromONNX(str(path))
         except cv2.error as e:
-            raise OmniTraxError(f"OpenCV cannot read the ONNX model '{path.name}': {_first_line(e)}. Re-export it "
+            raise OmniTraxError(f"OpenCV cannot read the ONNX model '{path.name}': {first_line(e)}. Re-export it "
                                 f"with opset 12-17 (e.g. torch.onnx.export(..., dynamo=False, "
                                 f"opset_version=13)).") from None
 
@@ -249,7 +249,7 @@ class YoloDetector(Detector):
         try:
             outputs = self._forward(np.zeros((1, 3, h, w), np.float32))
         except self.engine.errors as e:
-            raise OmniTraxError(f"'{self.name}' cannot run at input size {w}x{h} ({_first_line(e)}). If it was "
+            raise OmniTraxError(f"'{self.name}' cannot run at input size {w}x{h} ({first_line(e)}). If it was "
                                 f"exported for a fixed size, set the network size to that size.") from None
         if self.format == "Darknet":
             widths = {o.shape[-1] for o in outputs}
