@@ -119,6 +119,7 @@ def cli_blend(clip, tmp_path_factory):
                     "--blend", blend)
     assert proc.returncode == 0, proc.stderr
     tracks = tracks_csv.read_tracks_csv(out / "arena_tracks.csv")
+    assert not blend.with_suffix(".blend1").exists()  # no backup of a file we just made
     return tracks, run_scenario("cli_blend", "open_tracked_blend", out / "home", blend=str(blend))
 
 

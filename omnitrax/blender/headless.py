@@ -72,6 +72,7 @@ def _blender_main(video: str, csv_path: str, out_path: str, settings_json: str, 
     from .properties import apply_settings
 
     bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.context.preferences.filepaths.save_version = 0  # no .blend1 backups beside the file we write
     omnitrax.register()
     scene = bpy.context.scene
     clip = bpy.data.movieclips.load(video)
@@ -111,6 +112,7 @@ def _blender_poses(blend_path: str, data_path: str, pcutoff: str) -> None:
     from .pose_markers import write_poses
 
     bpy.ops.wm.open_mainfile(filepath=blend_path)
+    bpy.context.preferences.filepaths.save_version = 0  # no .blend1 backup of the file we update
     omnitrax.register()
     clip = bpy.data.movieclips[0]
     d = np.load(data_path)
