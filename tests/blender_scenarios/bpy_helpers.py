@@ -63,3 +63,31 @@ def four_point_hole(clip, name):
         return (u, (v - 0.5) * h / w + 0.5)
 
     return mask, spline.points, to_mask
+
+
+def dump(clip):
+    """{track name: [[scene frame, x px, y px, muted], ...]} of every marker of the clip's camera tracks."""
+    w, h = clip.size
+    return {t.name: [[m.frame + clip.frame_start - 1, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute]
+                     for m in t.markers] for t in clip.tracking.tracks}
+
+
+def render_shown(clip, scene, scene_frames, out_dir):
+    """What Blender shows of clip (the compositor's Movie Clip node) at scene_frames -> out_dir/shown_<f>.png."""
+    import os
+
+    scene.render.resolution_x, scene.render.resolution_y = clip.size
+    scene.render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    tree = bpy.data.node_groups.new("show clip", "CompositorNodeTree")
+    scene.compositing_node_group = tree
+    node = tree.nodes.new("CompositorNodeMovieClip")
+    node.clip = clip
+    tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+    tree.links.new(node.outputs["Image"], tree.nodes.new("NodeGroupOutput").inputs[0])
+    scene.render.use_compositing = True
+    scene.render.image_settings.file_format = "PNG"
+    for f in scene_frames:
+        scene.frame_set(f)
+        scene.render.filepath = os.path.join(out_dir, f"shown_{f}.png")
+        bpy.ops.render.render(write_still=True)

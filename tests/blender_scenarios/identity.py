@@ -5,17 +5,7 @@ import types
 
 import bpy
 
-from blender_scenarios.bpy_helpers import addon_module, clip_editor, install, open_clip
-
-
-def dump(clip):
-    """{track name: [[scene frame, x px, y px, muted], ...]} of every marker."""
-    out = {}
-    w, h = clip.size
-    for t in clip.tracking.tracks:
-        out[t.name] = [[m.frame + clip.frame_start - 1, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute]
-                       for m in t.markers]
-    return out
+from blender_scenarios.bpy_helpers import addon_module, clip_editor, dump, install, open_clip
 
 
 def _op(name, **kw):

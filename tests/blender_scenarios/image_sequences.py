@@ -6,14 +6,7 @@ import os
 
 import bpy
 
-from blender_scenarios.bpy_helpers import clip_editor, install, open_clip
-
-
-def dump(clip):
-    """{track name: [[scene frame, x px, y px, muted], ...]} of every marker."""
-    w, h = clip.size
-    return {t.name: [[m.frame + clip.frame_start - 1, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute]
-                     for m in t.markers] for t in clip.tracking.tracks}
+from blender_scenarios.bpy_helpers import clip_editor, dump, install, open_clip, render_shown
 
 
 def pose_dump(clip):
@@ -31,25 +24,6 @@ def call(clip, op, **kw):
             return sorted(op(**kw))
         except RuntimeError as exc:
             return str(exc)
-
-
-def _render(clip, scene, scene_frames, out_dir):
-    """What Blender shows of clip (the compositor's Movie Clip node) at scene_frames -> out_dir/shown_<f>.png."""
-    scene.render.resolution_x, scene.render.resolution_y = clip.size
-    scene.render.resolution_percentage = 100
-    scene.view_settings.view_transform = "Standard"
-    tree = bpy.data.node_groups.new("show clip", "CompositorNodeTree")
-    scene.compositing_node_group = tree
-    node = tree.nodes.new("CompositorNodeMovieClip")
-    node.clip = clip
-    tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
-    tree.links.new(node.outputs["Image"], tree.nodes.new("NodeGroupOutput").inputs[0])
-    scene.render.use_compositing = True
-    scene.render.image_settings.file_format = "PNG"
-    for f in scene_frames:
-        scene.frame_set(f)
-        scene.render.filepath = os.path.join(out_dir, f"shown_{f}.png")
-        bpy.ops.render.render(write_still=True)
 
 
 def sequences(zip_path, clips, clip_start, out_dir, offset, scene_frames, broken, gap, pose_model):
@@ -76,7 +50,7 @@ def sequences(zip_path, clips, clip_start, out_dir, offset, scene_frames, broken
     clip.frame_offset = offset
     scene.frame_end = clip_start + clip.frame_duration - 1 - offset
     result["shown"] = {"status": call(clip, bpy.ops.omnitrax.track, restart=True), "markers": dump(clip)}
-    _render(clip, scene, scene_frames, out_dir)
+    render_shown(clip, scene, scene_frames, out_dir)
     for label, path in (("broken", broken), ("gap", gap)):
         clip, scene, props = open_clip(path, clip_start)
         result[label] = {"duration": clip.frame_duration, "status": call(clip, bpy.ops.omnitrax.track, restart=True),

@@ -2,8 +2,8 @@
 a known number of animals, an empty-arena image given relative to the .blend (tests/test_blender_real_footage.py)."""
 import bpy
 
-from blender_scenarios.bpy_helpers import install, open_clip
-from blender_scenarios.tracking import dump, track
+from blender_scenarios.bpy_helpers import dump, install, open_clip
+from blender_scenarios.tracking import track
 
 
 def resting_animals(zip_path, video, clip_start, blend):

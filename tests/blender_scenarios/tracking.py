@@ -4,22 +4,13 @@ import types
 
 import bpy
 
-from blender_scenarios.bpy_helpers import addon_module, clip_editor, four_point_hole, install, open_clip
+from blender_scenarios.bpy_helpers import (addon_module, clip_editor, dump, four_point_hole, install, open_clip,
+                                           render_shown)
 
 
 def _setup(zip_path, video, clip_start):
     mod = install(zip_path)
     return (mod, *open_clip(video, clip_start))
-
-
-def dump(clip):
-    """{track name: [[scene frame, x px, y px, muted], ...]} of every marker."""
-    out = {}
-    w, h = clip.size
-    for t in clip.tracking.tracks:
-        out[t.name] = [[m.frame + clip.frame_start - 1, m.co[0] * w - 0.5, (1 - m.co[1]) * h - 0.5, m.mute]
-                       for m in t.markers]
-    return out
 
 
 def track(clip, **kw):
@@ -152,21 +143,7 @@ def render_shown_frames(zip_path, video, clip_start, offset, scene_frames, out_d
     clip.frame_offset = offset
     scene.frame_end = clip_start + clip.frame_duration - 1 - offset
     result = {"status": track(clip, restart=True), "markers": dump(clip), "duration": clip.frame_duration}
-    scene.render.resolution_x, scene.render.resolution_y = clip.size
-    scene.render.resolution_percentage = 100
-    scene.view_settings.view_transform = "Standard"
-    tree = bpy.data.node_groups.new("show clip", "CompositorNodeTree")
-    scene.compositing_node_group = tree
-    node = tree.nodes.new("CompositorNodeMovieClip")
-    node.clip = clip
-    tree.interface.new_socket(name="Image", in_out="OUTPUT", socket_type="NodeSocketColor")
-    tree.links.new(node.outputs["Image"], tree.nodes.new("NodeGroupOutput").inputs[0])
-    scene.render.use_compositing = True
-    scene.render.image_settings.file_format = "PNG"
-    for f in scene_frames:
-        scene.frame_set(f)
-        scene.render.filepath = out_dir + f"/shown_{f}.png"
-        bpy.ops.render.render(write_still=True)
+    render_shown(clip, scene, scene_frames, out_dir)
     return result
 
 
