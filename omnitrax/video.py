@@ -26,8 +26,11 @@ PREFETCH = 4  # frames decoded ahead of the consumer
 GRAB_AHEAD = 12  # read() skips up to this many frames forward by decoding instead of seeking
 #: image files a sequence may hold (what OpenCV's imread and Blender both read)
 IMAGE_EXTENSIONS = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp", ".webp", ".jp2")
-LEVEL_SAMPLES = 12  # frames sampled to fit the one linear map from >8-bit frames to 8 bits
-LEVEL_PERCENTILES = (0.1, 99.9)  # ... the grey levels mapped to 0 and 255 (robust to hot pixels)
+LEVEL_SAMPLES = 12  # frames sampled to choose the one linear map from >8-bit frames to 8 bits (GreyMap)
+DEPTHS = (8, 10, 12, 14, 16)  # bit depths cameras store: the brightest sampled value picks the least that holds it
+LEVEL_PERCENTILES = (0.1, 99.9)  # the grey levels a stretch maps to 0 and 255 (robust to hot pixels)
+LOW_CONTRAST = 64  # grey levels: a sequence whose sampled levels span fewer than this under its bit-depth map ...
+FINER = 2  # ... and hold at least this many times more distinct levels there than that map shows is stretched
 _NUMBERED = re.compile(r"^(.*?)(\d+)(\D*)$")  # name without its extension: prefix, the last digits, tail
 
 
@@ -439,13 +442,148 @@ class VideoSource:
                 f"{self.fps:g} fps)")
 
 
+# ------------------------------------------------------------------------- >8-bit frames to 8 bits
+
+@dataclass(frozen=True)
+class GreyMap:
+    """The one linear map of a sequence's frames deeper than 8 bits onto 8 bits: v -> (v - lo) * 255 / (hi - lo),
+    rounded, clipped to 0..255; the same for every frame (fit_grey_map chooses it).
+
+    By bit depth (`bits` set): lo = 0 and hi = (2**bits - 1) * 2**shift, the largest value `bits`-bit data can
+    hold, `shift` low bits always zero (left-aligned data: 12-bit values << 4 have shift 4). So 8-bit grey g
+    stored as g * 257, or as 12-bit round(g * 4095 / 255), or that << 4, maps back to exactly g.
+    Stretched (`bits` None): lo, hi are sampled grey levels (LEVEL_PERCENTILES); `reason` says why.
+    """
+
+    lo: float
+    hi: float
+    bits: int | None = None
+    shift: int = 0
+    reason: str = ""
+
+    @property
+    def stretched(self) -> bool:
+        return self.bits is None
+
+    def __call__(self, values) -> np.ndarray:
+        """`values` (any shape and type) mapped to uint8."""
+        values = np.asarray(values)
+        wide = np.float64 if values.dtype.itemsize > 4 or not self.stretched else np.float32
+        out = (values.astype(wide) - wide(self.lo)) * wide(255.0 / (self.hi - self.lo))
+        return np.clip(np.nan_to_num(out) + 0.5, 0, 255).astype(np.uint8)
+
+    @cached_property
+    def table(self) -> np.ndarray:
+        """The map of every uint16 value, for indexing."""
+        return self(np.arange(65536, dtype=np.uint16))
+
+    def describe(self) -> str:
+        if self.stretched:
+            return (f"grey levels {self.lo:g}..{self.hi:g} shown as 0..255 (stretched to the "
+                    f"{LEVEL_PERCENTILES[0]:g}..{LEVEL_PERCENTILES[1]:g}% levels of {LEVEL_SAMPLES} frames: "
+                    f"{self.reason})")
+        if self.reason:
+            return f"{self.reason}: 0..{self.hi:g} shown as 0..255 by its bit depth"
+        if self.shift:
+            return (f"{self.bits}-bit data shifted left by {self.shift} bits (the low {self.shift} always zero): "
+                    f"0..{self.hi:g} shown as 0..255 by its bit depth")
+        return f"{self.bits}-bit data: 0..{self.hi:g} shown as 0..255 by its bit depth"
+
+
+def _colour_values(raw: np.ndarray) -> np.ndarray:
+    """The image's grey or colour values without an alpha channel."""
+    if raw.ndim == 3:
+        return raw[:, :, :3] if raw.shape[2] >= 3 else raw[:, :, :1]
+    return raw
+
+
+def _grid(raw: np.ndarray) -> np.ndarray:
+    """The image's colour or grey values without alpha, on a grid of about 100,000 pixels, as float64."""
+    step = max(1, int(math.sqrt(raw.shape[0] * raw.shape[1] / 100_000)))
+    values = _colour_values(raw[::step, ::step]).reshape(-1).astype(np.float64)
+    return values[np.isfinite(values)]
+
+
+def _stretch(values: np.ndarray, reason: str) -> GreyMap:
+    if not len(values):
+        values = np.zeros(1)
+    lo, hi = (float(v) for v in np.percentile(values, LEVEL_PERCENTILES))
+    if hi <= lo:  # (nearly) flat frames: the full range of what there is
+        lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    return GreyMap(lo, hi, reason=reason)
+
+
+def _depth_of(frame) -> tuple[int, int, bool]:
+    """(brightest value, bitwise OR of all values, all values multiples of 257) of an unsigned-integer frame,
+    alpha left out."""
+    values = _colour_values(np.asarray(frame))
+    if not values.size:
+        return 0, 0, True
+    return (int(values.max()), int(np.bitwise_or.reduce(values, axis=None)), not np.any(values % 257))
+
+
+def _depth_map(top: int, ored: int, by_257: bool) -> GreyMap:
+    if by_257 and top > 0:
+        return GreyMap(0.0, 65535.0, bits=16, reason="8-bit data scaled to 16 bits (x 257)")
+    bits = next(d for d in DEPTHS if d >= top.bit_length())
+    zeros = ((ored & -ored).bit_length() - 1) if ored else 0  # low bits zero in every value
+    shift = min(zeros, bits - DEPTHS[0])
+    return GreyMap(0.0, float(((1 << (bits - shift)) - 1) << shift), bits=bits - shift, shift=shift)
+
+
+def bit_depth_map(frames) -> GreyMap:
+    """The bit-depth map of unsigned 16-bit frames: their brightest value picks the least of DEPTHS that holds it;
+    low bits zero in every value mark left-aligned data (its bit depth is that less those bits); values that are
+    all multiples of 257 are 8-bit data scaled to 16 bits (the usual exact 8 -> 16-bit conversion), whatever
+    their brightest value."""
+    top, ored, by_257 = 0, 0, True
+    for frame in frames:
+        t, o, b = _depth_of(frame)
+        top, ored, by_257 = max(top, t), ored | o, by_257 and b
+    return _depth_map(top, ored, by_257)
+
+
+def fit_grey_map(frames) -> GreyMap:
+    """The one map to 8 bits for a sequence, from sample `frames` as stored (deeper than 8 bits, all alike).
+
+    Unsigned 16-bit frames: bit_depth_map(), unless that shows them with low contrast (their LEVEL_PERCENTILES
+    span fewer than LOW_CONTRAST of the 256 grey levels) while they hold at least FINER times more distinct levels
+    there than it shows (a genuinely low-contrast deep camera, not 8-bit data stored deep): then those
+    LEVEL_PERCENTILES are stretched to 0..255. Other types (float, signed) are always stretched.
+    """
+    grids, dtype, top, ored, by_257 = [], None, 0, 0, True
+    for frame in frames:  # one at a time: large frames are not all held
+        frame = np.asarray(frame)
+        dtype = frame.dtype
+        grids.append(_grid(frame))
+        if dtype == np.uint16:
+            t, o, b = _depth_of(frame)
+            top, ored, by_257 = max(top, t), ored | o, by_257 and b
+    values = np.concatenate(grids) if grids else np.zeros(1)
+    if dtype != np.uint16:
+        return _stretch(values, f"{np.dtype(dtype or np.float32).name} data")
+    fixed = _depth_map(top, ored, by_257)
+    stretch = _stretch(values, "low contrast")
+    if (stretch.hi - stretch.lo) * 255.0 / fixed.hi < LOW_CONTRAST:
+        lower = np.percentile(values, LEVEL_PERCENTILES[0], method="lower")  # the sampled values at those levels
+        higher = np.percentile(values, LEVEL_PERCENTILES[1], method="higher")
+        inside = values[(values >= lower) & (values <= higher)]
+        held, shown = len(np.unique(inside)), len(np.unique(fixed(inside)))
+        if held > 1 and held >= FINER * shown:
+            return stretch
+    return fixed
+
+
 class ImageSequence(VideoSource):
     """The frames of one FrameSeries (see find_series), read with cv2.imread(IMREAD_UNCHANGED).
 
     Greyscale frames become 3-channel BGR (what the detectors take); an alpha channel is dropped. Frames of
     more than 8 bits (16-bit TIFF or PNG, float TIFF) are mapped to 8 bits by one linear map for the whole
-    sequence, fixed when it is opened: `levels` = (grey level shown as 0, grey level shown as 255), the
-    LEVEL_PERCENTILES of LEVEL_SAMPLES frames spread over it. One map, not one per frame, so a background
+    sequence, fixed when it is opened from LEVEL_SAMPLES frames spread over it: `grey_map`, a GreyMap
+    (fit_grey_map: by the bit depth the data uses; stretched for low-contrast deep data and float data), and
+    `levels` = (grey level shown as 0, grey level shown as 255). One map, not one per frame, so a background
     model and its thresholds see the same scale in every frame. The pixel grid is the files' own, so
     coordinates are unchanged. A missing or unreadable file raises UnreadableFrame when its frame is read.
     """
@@ -465,6 +603,7 @@ class ImageSequence(VideoSource):
                                 f"Number the files one by one (frame_000000, frame_000001, ...).")
         self.fps = usable_fps(float("nan"), DEFAULT_FPS if fps is None else fps)
         self.levels = None
+        self.grey_map = None
         self._lut = None
         self.dtype = None
         first = self._load(0)
@@ -476,9 +615,10 @@ class ImageSequence(VideoSource):
             raise OmniTraxError(f"The image sequence {self.name} has only {n} frame{'s' if n != 1 else ''}; "
                                 f"tracking needs at least {min_frames}.")
         if self.dtype != np.uint8:
-            self.levels = self._fit_levels()
+            self.grey_map = fit_grey_map(self._level_samples())
+            self.levels = (self.grey_map.lo, self.grey_map.hi)
             if self.dtype == np.uint16:
-                self._lut = self._scaled(np.arange(65536, dtype=np.float64))
+                self._lut = self.grey_map.table
 
     @property
     def name(self) -> str:
@@ -496,8 +636,8 @@ class ImageSequence(VideoSource):
         colour = "greyscale" if self.channels <= 2 else "colour"
         text = (f"image sequence {self.series.describe()} in {self.series.folder}: {self.frame_count} frames, "
                 f"{self.width}x{self.height}, {kind} {colour}")
-        if self.levels is not None:
-            text += f", grey levels {self.levels[0]:g}..{self.levels[1]:g} shown as 0..255"
+        if self.grey_map is not None:
+            text += f", {self.grey_map.describe()}"
         return text
 
     # ------------------------------------------------------------------------------------- reading
@@ -521,43 +661,20 @@ class ImageSequence(VideoSource):
                                   f"{self.dtype}: all frames of a sequence must be alike.", index, path)
         return raw
 
-    @staticmethod
-    def _grey_levels(raw: np.ndarray) -> np.ndarray:
-        """The image's colour or grey values without alpha, on a grid of about 100,000 pixels."""
-        step = max(1, int(math.sqrt(raw.shape[0] * raw.shape[1] / 100_000)))
-        values = raw[::step, ::step]
-        if values.ndim == 3:
-            values = values[:, :, :3] if values.shape[2] >= 3 else values[:, :, :1]
-        values = values.reshape(-1).astype(np.float64)
-        return values[np.isfinite(values)]
-
-    def _fit_levels(self) -> tuple[float, float]:
+    def _level_samples(self):
+        """Up to LEVEL_SAMPLES frames as stored, spread over the files there are (unreadable ones left out: the
+        error comes when a run reaches them)."""
         available = self._available()
-        values = []
         for k in spread_frames(0, len(available), LEVEL_SAMPLES):
             try:
-                values.append(self._grey_levels(self._load(available[k])))
-            except UnreadableFrame:  # skipped here; the error comes when a run reaches it
+                yield self._load(available[k])
+            except UnreadableFrame:
                 continue
-        values = np.concatenate(values) if values else np.zeros(1)
-        if not len(values):
-            values = np.zeros(1)
-        lo, hi = (float(v) for v in np.percentile(values, LEVEL_PERCENTILES))
-        if hi <= lo:  # (nearly) flat frames: the full range of what there is
-            lo, hi = float(values.min()), float(values.max())
-        if hi <= lo:
-            hi = lo + 1.0
-        return lo, hi
-
-    def _scaled(self, values: np.ndarray) -> np.ndarray:
-        lo, hi = self.levels
-        out = (np.asarray(values, dtype=np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
-        return np.clip(np.nan_to_num(out) + 0.5, 0, 255).astype(np.uint8)
 
     def _to_bgr(self, raw: np.ndarray) -> np.ndarray:
         image = raw
         if image.dtype != np.uint8:
-            image = self._lut[image] if self._lut is not None else self._scaled(image)
+            image = self._lut[image] if self._lut is not None else self.grey_map(image)
         if image.ndim == 3 and image.shape[2] == 3:
             return image
         if image.ndim == 3 and image.shape[2] == 4:

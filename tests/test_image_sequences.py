@@ -3,9 +3,14 @@ command line and batches, on real files written here.
 
 One synthetic clip with known truth is written three ways: as a lossless FFV1 video (OpenCV's wheel writes
 it; MJPG would change the pixels: measured 1.2 px track differences on this clip), as 8-bit colour PNG
-frames, and as 16-bit greyscale TIFF frames numbered from 100 (a 14-bit camera: grey * 64 + 1000). The PNG
-frames hold the video's pixels exactly, so their tracks are the video's; the TIFF frames go through the
-fixed 16 -> 8-bit map, so theirs agree within 0.5 px (measured 0.18 px).
+frames, and as 16-bit greyscale TIFF frames numbered from 100 (grey * 64 + 1000: a camera whose levels span
+a fifth of the 16-bit range, which the reader stretches as low contrast). The PNG frames hold the video's
+pixels exactly, so their tracks are the video's; the TIFF frames go through the one 16 -> 8-bit map of the
+sequence, so theirs agree within 0.5 px (measured 0.18 px).
+
+The same clip's grey frames are also stored as 16-bit copies of 8-bit data (grey * 257, 12-bit
+round(grey * 4095 / 255), that shifted left by 4): mapped by their bit depth, they read back as the 8-bit
+frames exactly and track as they do, with both detectors.
 """
 import csv
 import os
@@ -18,8 +23,13 @@ import cv2
 import numpy as np
 import pytest
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
 from omnitrax.errors import OmniTraxError
-from omnitrax.video import (ImageSequence, UnreadableFrame, VideoSource, clip_file, find_series, source_stem)
+from omnitrax.video import (ImageSequence, UnreadableFrame, VideoSource, bit_depth_map, clip_file, find_series,
+                            fit_grey_map, source_stem)
 
 ROOT = Path(__file__).resolve().parents[1]
 N_FRAMES, N_ANIMALS, SEED, WIDTH, HEIGHT = 60, 6, 3, 480, 360  # seed 3: animals stay > 2.7 lengths apart
@@ -115,20 +125,33 @@ def test_16_bit_grey_is_one_linear_map_to_8_bits_for_the_whole_sequence(sources)
         grey8 = cv2.cvtColor(video.read(5), cv2.COLOR_BGR2GRAY).astype(np.float64)
         slope = np.polyfit(grey8.ravel(), frame[:, :, 0].ravel().astype(float), 1)[0]
         assert slope == pytest.approx(64 * 255 / (hi - lo), rel=0.01)
+        # levels a fifth of the 16-bit range wide, holding more levels than its bit-depth map shows: stretched
+        assert tif.grey_map.stretched and tif.levels == (tif.grey_map.lo, tif.grey_map.hi)
         assert "16-bit greyscale" in tif.description and f"{lo:g}" in tif.description
+        assert "low contrast" in tif.description
 
 
-def test_one_map_not_one_per_frame(tmp_path):
+@pytest.mark.parametrize("kind", ["bit depth", "low contrast"])
+def test_one_map_not_one_per_frame(tmp_path, kind):
     """A frame that is brighter than the rest stays brighter: frames are not each stretched to 0..255."""
     folder = tmp_path / "flash"
     folder.mkdir()
-    base = np.tile(np.linspace(1000, 3000, 64), (48, 1)).astype(np.uint16)
+    offset, spread, flash = (1000, 2000, 6000) if kind == "bit depth" else (30000, 400, 600)
+    base = np.tile(np.linspace(offset, offset + spread, 64), (48, 1)).astype(np.uint16)
     for i in range(20):
-        cv2.imwrite(str(folder / f"f_{i:03d}.png"), base + (6000 if i == 7 else 0))
+        cv2.imwrite(str(folder / f"f_{i:03d}.png"), base + (flash if i == 7 else 0))
     with VideoSource(folder) as video:
         dim, bright = video.read(3).astype(int), video.read(7).astype(int)
-        assert dim.max() < 80 and bright.min() > 180  # per-frame stretching would make both 0..255
-        assert np.array_equal(video.read(3), video.read(4))
+        assert bright.min() > dim.max() and np.array_equal(video.read(3), video.read(4))
+        if kind == "bit depth":  # 1000..9000 is 14-bit data: v * 255 / 16383, the same for every frame
+            assert "14-bit data: 0..16383 shown as 0..255" in video.description
+            for frame, add in ((dim, 0), (bright, flash)):
+                expected = np.floor((base.astype(np.float64) + add) * 255 / 16383 + 0.5)
+                assert np.array_equal(frame[:, :, 0], expected)
+            assert dim.min() > 10 and bright.max() < 200  # per-frame stretching would make both 0..255
+        else:  # 30000..31000 would be 4 grey levels by bit depth: the sample's levels are stretched
+            assert video.grey_map.stretched and "low contrast" in video.description
+            assert dim.max() < 110 and bright.min() > 145  # per-frame stretching would make both 0..255
 
 
 @pytest.mark.parametrize("kind", ["grey8", "bgra8", "colour16", "float32", "jpg"])
@@ -165,6 +188,66 @@ def test_depths_and_channels_become_8_bit_bgr_on_the_same_pixel_grid(tmp_path, k
             assert np.abs(frame.astype(float) - expected).max() <= 1.0
         else:
             assert frame.shape == (30, 40, 3)
+
+
+
+# --- 16-bit copies of 8-bit frames, and 12-bit data -----------------------------------------------------
+
+def as_12_bit(grey: np.ndarray) -> np.ndarray:
+    """8-bit grey as 12-bit data (0..4095), rounded."""
+    return np.round(grey.astype(np.float64) * 4095 / 255).astype(np.uint16)
+
+
+DEEP = {"x257": lambda g: g.astype(np.uint16) * 257, "12-bit": as_12_bit,
+        "12-bit left-aligned": lambda g: as_12_bit(g) << 4}
+DEEP_SAYS = {"x257": "8-bit data scaled to 16 bits (x 257)", "12-bit": "12-bit data: 0..4095 shown as 0..255",
+             "12-bit left-aligned": "12-bit data shifted left by 4 bits"}
+GREY8 = arrays(np.uint8, array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24))
+
+
+@settings(max_examples=200, deadline=None)
+@given(grey=GREY8)
+def test_8_bit_data_scaled_by_257_maps_back_exactly(grey):
+    deep = grey.astype(np.uint16) * 257
+    grey_map = fit_grey_map([deep])
+    assert not grey_map.stretched and np.array_equal(grey_map(deep), grey)
+    assert np.array_equal(grey_map.table[deep], grey)  # the lookup table the reader uses
+
+
+@settings(max_examples=200, deadline=None)
+@given(grey=GREY8, bright=st.integers(128, 255))
+def test_8_bit_data_as_12_bit_maps_back_exactly(grey, bright):
+    grey = grey.copy()
+    grey.flat[0] = bright  # a brightest value in the upper half of 12 bits (dimmer data reads as fewer bits)
+    assume(np.any(as_12_bit(grey) % 257))  # values all multiples of 257 read as 8-bit data x 257 (ambiguous)
+    for deep in (as_12_bit(grey), as_12_bit(grey) << 4):
+        grey_map = fit_grey_map([deep])
+        assert not grey_map.stretched and np.array_equal(grey_map(deep), grey), grey_map
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=arrays(np.uint16, array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=24),
+                     elements=st.integers(0, 4095)), top=st.integers(2048, 4095))
+def test_12_bit_data_maps_within_one_grey_level(values, top):
+    values = values.copy()
+    values.flat[0] = top
+    assume(np.any(values % 257))  # values all multiples of 257 read as 8-bit data x 257 (ambiguous)
+    exact = values.astype(np.float64) * 255 / 4095
+    for deep, shift in ((values, 0), (values << 4, 4)):
+        grey_map = bit_depth_map([deep])
+        error = np.abs(grey_map(deep).astype(np.float64) - exact).max()
+        assert grey_map.bits + grey_map.shift == 12 + shift and error <= 1.0, (grey_map, error)
+        if np.any(values % 2):  # some value odd: exactly 12 bits, so only rounding
+            assert (grey_map.bits, grey_map.shift) == (12, shift) and error <= 0.5 + 1e-9
+
+
+def test_16_bit_copies_of_8_bit_frames_read_as_those_frames(deep_sources):
+    with VideoSource(deep_sources["8-bit"]) as source:
+        frames = [frame for _, frame in source.frames()]
+    for form in DEEP:
+        with VideoSource(deep_sources[form]) as deep:
+            assert DEEP_SAYS[form] in deep.description and "by its bit depth" in deep.description
+            assert all(np.array_equal(a, b) for (_, a), b in zip(deep.frames(), frames)), form
 
 
 def test_series_are_read_as_blender_reads_them(tmp_path):
@@ -435,6 +518,104 @@ def test_preview_detection_and_training_crops_of_a_sequence_equal_the_videos(sou
     for a, b in zip(crops_v, crops_s):
         assert a.name.replace("ants_", "ants_png_", 1) == b.name
         assert np.array_equal(cv2.imread(str(a)), cv2.imread(str(b)))
+
+
+
+# --- tracking 16-bit copies: the 8-bit source's tracks --------------------------------------------------
+
+def write_deep_sources(folder: Path) -> dict:
+    """The test clip's grey frames as 8-bit PNG (8-bit/), their DEEP copies as 16-bit TIFF, and a low-contrast
+    16-bit camera's view of them (20000 + grey * 8: 8 grey levels of 256 by bit depth)."""
+    from omnitrax.synthetic import render_frames
+
+    forms = dict(DEEP, **{"low contrast": lambda g: 20000 + g.astype(np.uint16) * 8})
+    folders = {"8-bit": folder / "grey8", **{form: folder / form.replace(" ", "_") for form in forms}}
+    for path in folders.values():
+        path.mkdir(parents=True)
+    for i, (frame, _) in enumerate(render_frames(n_frames=N_FRAMES, seed=SEED, n_animals=N_ANIMALS, width=WIDTH,
+                                                 height=HEIGHT, polarity="dark_on_light")):
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        assert cv2.imwrite(str(folders["8-bit"] / f"frame_{i:04d}.png"), grey)
+        for form, deep in forms.items():
+            image = deep(grey)
+            assert image.dtype == np.uint16 and cv2.imwrite(str(folders[form] / f"frame_{i:04d}.tif"), image)
+    return folders
+
+
+@pytest.fixture(scope="module")
+def deep_sources(tmp_path_factory):
+    return write_deep_sources(tmp_path_factory.mktemp("deep"))
+
+
+@pytest.fixture(scope="module")
+def deep_tracks(deep_sources):
+    """{detector: {form: Tracks}}: each copy and the 8-bit source tracked at the default settings (the bundled
+    YOLO ant model) and with the background detector."""
+    from omnitrax.tracking.pipeline import TrackingRun
+    from omnitrax.tracking.settings import TrackingSettings
+
+    found = {}
+    for detector, settings in (("yolo", TrackingSettings()), ("background", TrackingSettings(detector="background"))):
+        assert settings.detector == detector
+        found[detector] = {}
+        for form, folder in deep_sources.items():
+            run = TrackingRun(settings, video_path=str(folder))
+            try:
+                found[detector][form] = run.run()
+            finally:
+                run.close()
+    return found
+
+
+def share_within(tracks, reference, tolerance=SAME) -> float:
+    """The share of the reference's rows (track, frame) that `tracks` holds within `tolerance` px."""
+    got, want = rows_of(tracks), rows_of(reference)
+    near = sum(1 for key, (x, y) in want.items() if key in got and np.hypot(got[key][0] - x, got[key][1] - y)
+               <= tolerance)
+    return near / len(want)
+
+
+@pytest.mark.parametrize("detector", ["yolo", "background"])
+@pytest.mark.parametrize("form", DEEP)
+def test_16_bit_copies_track_as_the_8_bit_frames(deep_tracks, detector, form):
+    reference, tracks = deep_tracks[detector]["8-bit"], deep_tracks[detector][form]
+    assert len(reference.ids()) == N_ANIMALS and len(rows_of(reference)) >= 0.95 * N_ANIMALS * N_FRAMES
+    share = share_within(tracks, reference)
+    print(f"{detector}, {form}: {share:.4f} of the 8-bit source's rows within {SAME} px")
+    assert len(tracks.ids()) == len(reference.ids()) and share >= 0.99, share
+    assert max_difference(tracks, reference) == 0.0  # read back as the very same frames: the very same tracks
+
+
+@pytest.mark.parametrize("detector", ["yolo", "background"])
+def test_a_low_contrast_16_bit_camera_is_stretched_and_its_animals_found(deep_sources, deep_tracks, detector):
+    """20000 + grey * 8 spans 8 of 256 grey levels by bit depth (both detectors then find nothing): the sample's
+    levels are stretched to 0..255 instead, and the animals are tracked as in the 8-bit frames."""
+    with VideoSource(deep_sources["low contrast"]) as video:
+        assert video.grey_map.stretched and "(stretched to the 0.1..99.9% levels of 12 frames: low contrast)" in \
+            video.description
+    reference, tracks = deep_tracks[detector]["8-bit"], deep_tracks[detector]["low contrast"]
+    assert len(tracks.ids()) == len(reference.ids()) == N_ANIMALS
+    share = share_within(tracks, reference)
+    print(f"{detector}, low contrast: {share:.4f} of the 8-bit source's rows within {SAME} px")
+    if detector == "background":  # its threshold is chosen on the frames: the stretch does not move the tracks
+        assert share >= 0.99, share
+    else:  # the network sees other contrast than in the 8-bit frames: each animal found, a little elsewhere
+        found = [np.hypot(tracks.x[tracks.frame == f] - x, tracks.y[tracks.frame == f] - y).min(initial=np.inf)
+                 for f, x, y in zip(reference.frame, reference.x, reference.y)]
+        assert max(found) < 5.0, max(found)  # measured 3.4 px (89% within 0.5 px)
+
+
+def test_track_command_says_which_map_a_sequence_gets(deep_sources, tmp_path):
+    from omnitrax.io.tracks_csv import read_tracks_csv
+
+    results = {}
+    for form in ("8-bit", "12-bit left-aligned"):
+        proc = omnitrax("track", deep_sources[form], *TRACK, "--out", tmp_path / form.replace(" ", "_"))
+        assert proc.returncode == 0, proc.stderr
+        results[form] = (proc.stderr, read_tracks_csv(next((tmp_path / form.replace(" ", "_")).glob("*_tracks.csv"))))
+    assert "16-bit greyscale, 12-bit data shifted left by 4 bits (the low 4 always zero): 0..65520 shown as 0..255 " \
+           "by its bit depth" in results["12-bit left-aligned"][0]
+    assert max_difference(results["12-bit left-aligned"][1], results["8-bit"][1]) == 0.0
 
 
 # --- batches -------------------------------------------------------------------------------------------

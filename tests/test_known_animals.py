@@ -248,10 +248,11 @@ def test_tracking_run_with_known_animals(noisy_sample):
     shorter = TrackingRun(TrackingSettings(animals=2, max_distance=30, max_gap=5), detections=detections).run()
     assert shorter.for_track(0).frame.tolist() == seen  # 30 missing frames > 3 x 5: left empty
 
-    # not stitched: an animal seen in frames 0-29 and one appearing 70 px ahead at frame 45 are joined
-    # into one track by stitching when the number is unknown, but stay two identities when it is 2
+    # not stitched: an animal seen in frames 0-29 and one appearing 53 px ahead at frame 45 (8 px off the first
+    # one's path: within the stitching reach of one box size) are joined into one track by stitching when the
+    # number is unknown, but stay two identities when it is 2
     c = line([100, 200], [3, 0], 80)
-    c[45:] += [22, 0]
+    c[45:] += [8, 0]
     one_after_other = {f: Detections.from_boxes([[*c[f] - 5, 10, 10]]) for f in [*range(30), *range(45, 80)]}
     stitched = TrackingRun(TrackingSettings(), detections=one_after_other).run()
     assert stitched.ids() == [0] and stitched.predicted.sum() == 15

@@ -297,3 +297,85 @@ def test_tentative_tracks_need_a_run_of_detections_unless_the_run_is_shorter():
     for f in range(10):
         late.update(f, np.vstack([steady, flicker]) if f >= 8 else steady)
     assert late.result().ids() == [0]  # two frames at the end of a long run: not yet an animal
+
+
+# --- real-data rules: box overlap with the prediction, imported detections' weak scores -----------------
+
+def _walker(frames, x0, y0, vx, size=20.0):
+    """Box centres of an object walking at vx px/frame: {frame: (x, y)}."""
+    return {f: (x0 + vx * f, y0) for f in frames}
+
+
+@pytest.mark.parametrize("scored", [True, False])
+def test_a_scored_box_that_misses_the_prediction_starts_a_new_track(scored):
+    """A detector's box (scored) that does not overlap the track's predicted box never joins it, however near its
+    centre; a background blob (scored=False) at the same place does (blob boxes change shape when animals touch)."""
+    tr = Tracker(min_length=1, confirm=1, scored=scored, max_gap=0)
+    size = 20.0
+    for f in range(10):
+        x, y = 100.0 + 2.0 * f, 100.0
+        tr.update(f, [[x, y]], boxes=[[x - size / 2, y - size / 2, size, size]], scores=[0.9])
+    # frame 10: predicted centre (120, 100); a tall, thin box beside it (centre 13 px away) overlaps it by IoU 0.05
+    x, y = 133.0, 100.0
+    tr.update(10, [[x, y]], boxes=[[x - 5.0, y - 20.0, 10.0, 40.0]], scores=[0.9])
+    out = tr.result()
+    last = out.select(out.frame == 10)
+    first_id = int(out.select(out.frame == 0).track[0])
+    assert len(last) == 1
+    assert (int(last.track[0]) == first_id) == (not scored)
+
+
+def _imported(objects: dict) -> dict:
+    """{frame: Detections} from {name: {frame: (x, y, score)}} with 20 px boxes."""
+    from omnitrax.tracking.detections import Detections
+
+    frames = sorted({f for track in objects.values() for f in track})
+    out = {}
+    for f in frames:
+        rows = [track[f] for track in objects.values() if f in track]
+        xy = np.array([[x, y] for x, y, _ in rows])
+        out[f] = Detections(xy, np.c_[xy - 10.0, np.full((len(rows), 2), 20.0)], np.array([s for *_, s in rows]))
+    return out
+
+
+def test_imported_weak_detections_continue_tracks_but_never_start_one():
+    """Imported detections below min(0.9, the file's median score) only continue tracks: a steady object whose
+    scores drop to 0.6 keeps its track to the end; a false object scoring 0.6 throughout gets none."""
+    from omnitrax.tracking.pipeline import TrackingRun, imported_strong_score
+    from omnitrax.tracking.settings import TrackingSettings
+
+    n = 60
+    real = {f: (50.0 + 2 * f, 100.0, 0.97 if f < 30 else 0.6) for f in range(n)}
+    others = {f"other{k}": {f: (400.0 - 2 * f, 200.0 + 100 * k, 0.98) for f in range(n)} for k in range(3)}
+    false = {f: (300.0, 50.0, 0.6) for f in range(n)}
+    dets = _imported({"real": real, "false": false, **others})
+    assert imported_strong_score(dets) == pytest.approx(0.9)
+    tracks = TrackingRun(TrackingSettings(), detections=dets).run()
+    assert len(tracks.ids()) == 4
+    real_track = tracks.select(np.abs(tracks.y - 100.0) < 1)
+    assert len(real_track.ids()) == 1 and real_track.frame.max() == n - 1 and len(real_track) == n
+    assert not (np.abs(tracks.y - 50.0) < 1).any()
+    # the same file through the Tracker without the rule (every detection starts tracks): the false object is tracked
+    plain = Tracker(min_length=10, confirm=3)
+    for f in range(n):
+        plain.update(f, dets[f].xy, boxes=dets[f].boxes, scores=dets[f].scores)
+    assert len(plain.result().ids()) == 5
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-5.0, 5.0, allow_nan=False), min_size=1, max_size=200))
+def test_imported_strong_score_only_when_most_detections_are_sure(scores):
+    """Scores of any scale: two-stage (0.9) only when the file's median score is at least 0.9; otherwise every
+    detection may start a track (0)."""
+    from omnitrax.tracking.detections import Detections
+    from omnitrax.tracking.pipeline import IMPORTED_STRONG_SCORE, imported_strong_score
+
+    s = np.array(scores)
+    xy = np.zeros((len(s), 2))
+    dets = {0: Detections(xy, np.c_[xy, np.ones((len(s), 2))], s), 1: Detections.empty()}
+    got = imported_strong_score(dets)
+    assert got == (IMPORTED_STRONG_SCORE if np.median(s) >= IMPORTED_STRONG_SCORE else 0.0)
+    assert imported_strong_score({0: Detections.empty()}) == 0.0

@@ -49,4 +49,6 @@ def test_confirmation_keeps_one_frame_false_positives_out(case):
     # min_length 1: only the confirmation rule stands between a false positive and a track
     confirmed = TrackingRun(TrackingSettings(min_length=1), detections=detections, stop=N_FRAMES).run()
     at_once = TrackingRun(TrackingSettings(min_length=1, confirm=1), detections=detections, stop=N_FRAMES).run()
-    assert confirmed.ids()[0] == 0 and len(confirmed.ids()) <= 32 < len(at_once.ids())
+    # 20 objects: the confirmed tracks are their fragments (stitching reaches one box size, tools/bench_real.py);
+    # at once, every false positive is a track too (273 and 280 here)
+    assert confirmed.ids()[0] == 0 and len(confirmed.ids()) <= 48 and 5 * len(confirmed.ids()) < len(at_once.ids())

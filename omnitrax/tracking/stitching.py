@@ -30,7 +30,8 @@ def stitch(tracks: Tracks, max_gap: int = 30, max_distance: float = 100.0, keep_
 
     A pair (A ends at frame e, B starts at frame s) is a candidate when 0 < s - e <= max_gap, the
     distance between A's end position extrapolated with its end velocity to frame s and B's start is
-    <= max_distance, and the plain distance between A's end and B's start is <= 2 * max_distance.
+    <= max_distance, and the plain distance between A's end and B's start is <= 2 * max_distance plus the
+    way A travels at its end speed in the gap.
     Candidates are chosen by one global assignment (most links, then least total distance). B then
     takes A's id and the frames between are filled with linearly interpolated rows, predicted=True.
     Ids in keep_ids are never changed and two of them are never joined (if a chain holds one, the
@@ -55,16 +56,17 @@ def stitch(tracks: Tracks, max_gap: int = 30, max_distance: float = 100.0, keep_
 
     links = []
     if n > 1:
-        pairs = cKDTree(end_xy).sparse_distance_matrix(cKDTree(start_xy), 2.0 * max_distance,
-                                                       output_type="ndarray")
+        velocity = np.array([_end_velocity(tracks.select(slice(first_row[i], last_row[i] + 1))) for i in range(n)])
+        speed = np.hypot(velocity[:, 0], velocity[:, 1])
+        # the plain distance may also hold the way travelled at the end speed (fast animals, long gaps)
+        radius = 2.0 * max_distance + float(speed.max()) * max_gap
+        pairs = cKDTree(end_xy).sparse_distance_matrix(cKDTree(start_xy), radius, output_type="ndarray")
         e, s = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
         gap = start_frame[s] - end_frame[e]
         ok = (gap > 0) & (gap <= max_gap) & ~(is_keep[e] & is_keep[s])
+        ok &= pairs["v"] <= 2.0 * max_distance + speed[e] * np.maximum(gap, 0)
         e, s, gap = e[ok], s[ok], gap[ok]
         if len(e):
-            velocity = np.zeros((n, 2))
-            for i in np.unique(e):
-                velocity[i] = _end_velocity(tracks.select(slice(first_row[i], last_row[i] + 1)))
             predicted_start = end_xy[e] + velocity[e] * gap[:, None]
             cost = np.hypot(*(predicted_start - start_xy[s]).T)
             ok = cost <= max_distance
