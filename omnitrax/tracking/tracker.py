@@ -45,7 +45,8 @@ MIN_IOU = 0.2  # "iou" cost: pairs overlapping less are never matched
 # "distance" cost with a detector's object boxes (scored): a detection whose box overlaps the track's predicted
 # box less than this (IoU) never joins it. On MOT15's public detections this cut wrong joins of passers-by
 # (pooled IDF1 0.466 -> 0.500, tools/bench_real.py); the ant sample's YOLO boxes overlap their predicted box
-# frame to frame. Not for the background detector, whose blob boxes change shape when animals touch.
+# frame to frame. Not for the background detector, whose blob boxes change shape when animals touch, nor with a
+# known number of animals (the identity tests' crossing animals: IDF1 after --identify 0.99 -> 0.96 with it).
 MIN_OVERLAP = 0.1
 UNMATCHED_COST = 2.5  # "distance": cost of leaving a pair unmatched, in gates of a typical track
 SCORE_WEIGHT = 1.0  # "distance": cost of a detection's doubt (1 - score), in gates of a typical track
@@ -549,7 +550,9 @@ class Tracker:
             # a surer detection is preferred to a doubtful one nearby (a duplicate, a false blob)
             cost = dist + change
             predicted_boxes = np.column_stack([pos[ti] - wh_t / 2.0, wh_t])
-            apart = known & self.scored & (paired_box_iou(predicted_boxes, boxes[di]) < MIN_OVERLAP)
+            # (not with a known number of animals, where no new track repairs a missed match)
+            overlap = MIN_OVERLAP if self.scored and not self.n_animals else 0.0
+            apart = known & (paired_box_iou(predicted_boxes, boxes[di]) < overlap)
             cost = np.where(apart, np.inf, cost)
             if self.scored:
                 cost = cost + SCORE_WEIGHT * typical * (1.0 - np.clip(scores[di], 0.0, 1.0))
