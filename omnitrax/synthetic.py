@@ -30,7 +30,9 @@ from .errors import OmniTraxError
 KEYS = ("id", "x", "y", "left", "top", "width", "height", "head_x", "head_y", "thorax_x", "thorax_y",
         "abdomen_x", "abdomen_y", "angle", "length")
 CSV_COLUMNS = ("frame",) + KEYS
-POLARITIES = ("dark_on_light", "light_on_dark")
+POLARITIES = ("dark_on_light", "light_on_dark", "mixed")
+# polarity="mixed": a mid-grey floor with animals of both shades; SIDES are the polarities the animals take
+SIDES = ("dark_on_light", "light_on_dark")
 
 SS = 4  # supersampling factor of the animal rasters
 SHIFT = 4  # fractional bits of the coordinates given to cv2 drawing calls
@@ -57,6 +59,13 @@ MARK_OPACITY = 0.85
 MARK_COLOUR = {"dark_on_light": (215.0, 215.0, 205.0), "light_on_dark": (25.0, 25.0, 30.0)}
 LOOKS = ("alike", "distinct", "identical")
 IDENTICAL_LENGTH = 32.0  # looks="identical": every animal this long, of the polarity's base colour
+# polarity="mixed": the floor's grey level; on it the light animals (about 210) differ about 1.7 times as
+# much from the floor as the dark ones (about 40): black and white mice on a darkish grey floor, where the
+# stronger side alone would hide the other half of the animals
+MIXED_FLOOR = 100.0
+MIXED_BLOTCHES = 0.5  # ... a more even floor than the others (its blotches at half their contrast) ...
+MIXED_DISTINCT_BRIGHTNESS = {"dark_on_light": (0.55, 1.2), "light_on_dark": (0.75, 1.1)}  # ... and with
+# looks="distinct" brightness ranges that keep every animal at least ~50 grey levels off the floor
 
 
 # ----------------------------------------------------------------------------------------- background
@@ -64,12 +73,15 @@ IDENTICAL_LENGTH = 32.0  # looks="identical": every animal this long, of the pol
 def _background(rng, width, height, polarity) -> np.ndarray:
     """A static textured floor, float32 HxWx3 BGR: low-frequency blotches plus fine grain."""
     blotches = np.zeros((height, width), np.float32)
+    even = MIXED_BLOTCHES if polarity == "mixed" else 1.0
     for cells, amplitude in ((4, 14.0), (12, 8.0), (40, 4.0)):
         small = rng.normal(0.0, 1.0, (max(2, cells * height // width), cells)).astype(np.float32)
-        blotches += amplitude * cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+        blotches += even * amplitude * cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
     grain = cv2.GaussianBlur(rng.normal(0.0, 5.0, (height, width)).astype(np.float32), (0, 0), 0.8)
     if polarity == "dark_on_light":
         base, tint = 185.0, np.array([0.90, 1.0, 1.06], np.float32)  # sandy floor
+    elif polarity == "mixed":
+        base, tint = MIXED_FLOOR, np.array([1.0, 1.0, 1.0], np.float32)  # mid-grey floor
     else:
         base, tint = 55.0, np.array([1.05, 1.0, 0.95], np.float32)  # dark, slightly blue floor
     grey = base + blotches + grain
@@ -293,9 +305,16 @@ def _distinct_looks(n, polarity):
     k = np.arange(n)
     lo, hi = DISTINCT_LENGTH
     lengths = lo + (hi - lo) * np.mod(k * (np.sqrt(2) - 1) + 0.5, 1.0)
-    b_lo, b_hi = DISTINCT_BRIGHTNESS[polarity]
+    ranges = MIXED_DISTINCT_BRIGHTNESS if polarity == "mixed" else DISTINCT_BRIGHTNESS
+    b_lo, b_hi = np.array([ranges[side] for side in _sides(n, polarity)]).reshape(-1, 2).T
     brightness = b_lo + (b_hi - b_lo) * np.mod(k * (np.sqrt(5) - 1) / 2 + 0.1, 1.0)
     return lengths, brightness, [MARKS[i % len(MARKS)] for i in k]
+
+
+def _sides(n, polarity):
+    """The polarity of each of n animals: the clip's, or with polarity="mixed" dark (even ids) and light
+    (odd ids) in turn."""
+    return [SIDES[i % 2] for i in range(n)] if polarity == "mixed" else [polarity] * n
 
 
 def _render_specks(rng, n, width, height):
@@ -388,6 +407,11 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
     encounters: 0..1, per animal and frame the chance that a free animal and its nearest free neighbour
         walk straight at each other and over each other (bodies overlapping), then wander on: crossings
         and touches, often. 0: animals meet by chance only.
+
+    polarity: "dark_on_light" (dark brown animals on a sandy floor, the default), "light_on_dark", or
+        "mixed": a mid-grey floor (MIXED_FLOOR) with animals of both shades, dark (even ids) and light
+        (odd ids), each with its side's colours, brightness ranges and marks (specks alternate too); the
+        light ones differ more from the floor than the dark ones, as white and black mice on grey do.
     """
     if looks not in LOOKS:
         raise OmniTraxError(f"Unknown looks {looks!r}: use one of {', '.join(LOOKS)}.")
@@ -410,18 +434,25 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
         lengths, factors = np.full(n_animals, IDENTICAL_LENGTH), np.ones(n_animals)
     colony = _Colony(rng_colony, n_animals, width, height, lengths=lengths,
                      meet_rng=rng_meet if encounters > 0 else None, meet_rate=encounters)
-    base_colour, brightness = ANIMAL_LOOK[polarity]
-    drawn = rng_look.uniform(*brightness, (n_animals, 1))
-    colours = (np.array(base_colour) * (drawn if factors is None else factors[:, None])).astype(np.float32)
-    mark_colour = np.array(MARK_COLOUR[polarity], np.float32)
+    sides = _sides(n_animals, polarity)
+    if polarity == "mixed":  # the same draws as one polarity's, each spread over its own side's range
+        drawn = rng_look.uniform(0.0, 1.0, (n_animals, 1))
+        lo, hi = np.array([ANIMAL_LOOK[side][1] for side in sides]).reshape(-1, 2).T
+        drawn = lo[:, None] + (hi - lo)[:, None] * drawn
+    else:
+        drawn = rng_look.uniform(*ANIMAL_LOOK[polarity][1], (n_animals, 1))
+    base = np.array([ANIMAL_LOOK[side][0] for side in sides], np.float64).reshape(-1, 3)
+    colours = (base * (drawn if factors is None else factors[:, None])).astype(np.float32)
+    mark_colours = np.array([MARK_COLOUR[side] for side in sides], np.float32).reshape(-1, 3)
     ids = np.arange(n_animals)
 
-    speck_colour = np.array(base_colour, np.float32)
     all_specks = _render_specks(rng_specks, specks, width, height)
+    # specks take the animals' colour (with polarity="mixed" dark and light in turn)
+    speck_colours = [np.array(ANIMAL_LOOK[side][0], np.float32) for side in _sides(len(all_specks), polarity)]
     n_flickering = int(round(flicker * specks))
     flickering, static_specks = all_specks[:n_flickering], all_specks[n_flickering:]
-    for x0, y0, opacity in static_specks:
-        _blend(floor, x0, y0, opacity, speck_colour)
+    for (x0, y0, opacity), colour in zip(static_specks, speck_colours[n_flickering:]):
+        _blend(floor, x0, y0, opacity, colour)
     gain = _illumination(rng_light, width, height, uneven_light) if uneven_light > 0 else None
     is_still = ids < still
     is_resting = (ids >= still) & (ids < still + resting)
@@ -431,8 +462,9 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
     for f in range(n_frames):
         frame = floor.copy()
         if flickering:
-            for (x0, y0, opacity), factor in zip(flickering, rng_flicker.uniform(*FLICKER_RANGE, n_flickering)):
-                _blend(frame, x0, y0, np.float32(factor) * opacity, speck_colour)
+            for (x0, y0, opacity), factor, colour in zip(flickering, rng_flicker.uniform(*FLICKER_RANGE, n_flickering),
+                                                         speck_colours):
+                _blend(frame, x0, y0, np.float32(factor) * opacity, colour)
         cols = {k: np.zeros(n_animals) for k in KEYS}
         cols["id"] = ids.copy()
         for i in range(n_animals):
@@ -441,7 +473,7 @@ def render_frames(n_frames: int = 250, seed: int = 0, n_animals: int = 20, polar
             _blend(frame, x0, y0, alpha, colours[i])
             mark = None if marks is None else _render_mark(x0, y0, body, parts, heading, length, marks[i])
             if mark is not None:
-                _blend(frame, x0, y0, np.float32(MARK_OPACITY) * mark, mark_colour)
+                _blend(frame, x0, y0, np.float32(MARK_OPACITY) * mark, mark_colours[i])
             total = float(body.sum())
             yy, xx = np.indices(body.shape)
             cols["x"][i] = x0 + float((body * xx).sum()) / total

@@ -9,7 +9,7 @@ from scipy.optimize import linear_sum_assignment
 
 from omnitrax.errors import OmniTraxError
 from omnitrax.synthetic import render_frames
-from omnitrax.tracking.background import BackgroundDetector, dominant_area, read_background_image
+from omnitrax.tracking.background import BackgroundDetector, _stronger_side, dominant_area, read_background_image
 from omnitrax.tracking.masks import RegionMask
 
 ANIMAL_AREA = 180  # median blob area of the synthetic ants (lengths 26-38 px), pixels
@@ -220,6 +220,44 @@ def test_animals_that_rest_or_never_move_are_found_in_every_frame(polarity, expe
     assert old_rates[:5].max() < 0.5  # the test can fail: without taking resting animals out they vanish
 
 
+@pytest.mark.parametrize("hard", [{}, {"specks": 40, "flicker": 0.3, "uneven_light": 0.8}],
+                         ids=["plain", "specks+light"])
+def test_animals_of_both_shades_are_all_found_and_auto_polarity_says_either(hard):
+    # 8 animals on a grey floor, the even ids darker and the odd ones lighter than it; the lighter ones differ
+    # more from the floor, so the strongest differences alone say "lighter"; 2 never move, 3 rest
+    frames = clip("mixed", n_frames=200, seed=6, n_animals=8, still=2, resting=3, width=480, height=360, **hard)
+    detector = BackgroundDetector(animals=8).fit(spread(frames))
+    rates, false = detection_rates(detector, frames)
+    print(f"{detector.description}: per-animal rates {np.round(rates, 3)}, {false} false")
+    assert detector.chosen == "either" and "auto: animals are either lighter or darker than the floor" in \
+        detector.description
+    assert set(detector.thresholds) == {"lighter", "darker"} and detector.resting == 5
+    assert rates.min() >= 0.99 and false <= 0.01 * len(frames) * 8
+    # the trap: the strongest differences lie on the lighter side, so that rule alone would hide the dark half
+    moving = np.concatenate([(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY).astype(np.int16) - detector.background).ravel()
+                             for f in spread(frames, 20)])
+    assert _stronger_side(moving, 12) == "lighter"
+    lighter = BackgroundDetector(animals=8, polarity="lighter").fit(spread(frames))
+    rates_lighter, _ = detection_rates(lighter, frames)
+    assert rates_lighter[0::2].max() < 0.1 and rates_lighter[1::2].min() >= 0.9
+
+
+def test_with_both_shades_a_light_and_a_dark_animal_that_touch_are_two_and_a_marked_animal_is_one():
+    floor = np.full((200, 300), 100, np.uint8)
+    frame = floor.copy()
+    cv2.ellipse(frame, (60, 100), (18, 8), 0, 0, 360, 210, -1)  # a light animal ...
+    cv2.ellipse(frame, (95, 100), (18, 8), 0, 0, 360, 40, -1)  # ... and a dark one touching it
+    cv2.ellipse(frame, (200, 60), (18, 8), 0, 0, 360, 210, -1)  # a light animal with a dark mark
+    cv2.circle(frame, (190, 60), 4, 40, -1)
+    cv2.ellipse(frame, (220, 150), (18, 8), 30, 0, 360, 40, -1)  # a dark one alone
+    detector = BackgroundDetector(polarity="either", background=floor).fit([frame, floor])
+    found = detector.detect(frame)
+    expected = np.array([(60, 100), (95, 100), (200, 60), (220, 150)], float)
+    assert len(found) == 4, found.xy
+    distance = np.linalg.norm(expected[:, None] - found.xy[None], axis=2)
+    assert distance.min(axis=1).max() < 4
+
+
 @pytest.mark.parametrize("polarity", ["dark_on_light", "light_on_dark"])
 def test_a_clip_where_nothing_ever_moves_is_detected_from_frame_0(polarity):
     frames = clip(polarity, n_frames=40, seed=2, n_animals=6, still=6, specks=30, uneven_light=0.7,
@@ -318,3 +356,34 @@ def test_foreground_pixels_are_those_of_find_non_zero_in_the_same_order(height, 
     points = cv2.findNonZero(np.ascontiguousarray(binary[:, : max(width - 1, 1)]))
     points = np.zeros((0, 2), int) if points is None else points.reshape(-1, 2)
     assert np.array_equal(xs, points[:, 0]) and np.array_equal(ys, points[:, 1])
+
+
+# --- the shortfall warning: fewer detections than the known number of animals --------------------------------
+
+def test_the_shortfall_names_the_share_of_short_frames_the_median_and_what_to_try():
+    from omnitrax.tracking.settings import TrackingSettings
+    from omnitrax.tracking.shortfall import SHORT_SHARE, shortfall, shortfall_message
+
+    counts = [4] * 62 + [8] * 38
+    background = TrackingSettings(detector="background", animals=8)
+    one_side = BackgroundDetector(polarity="lighter")
+    one_side.threshold_used, one_side.learned_area = 46, 196.0
+    line = shortfall_message(counts, background, one_side)
+    assert line.startswith("the detector found fewer than 8 animals in 62% of frames (median 4): try --polarity "
+                           "either"), line
+    assert "a lower --threshold (now 46)" in line and "--animal-area 196" in line
+    blender = shortfall_message(counts, background, one_side, style="blender")
+    assert "try Animals are: Either" in blender and "a lower Threshold (now 46)" in blender
+    both = BackgroundDetector(polarity="either")
+    both.threshold_used = 30
+    assert "--polarity" not in shortfall_message(counts, background, both)
+    yolo = shortfall_message(counts, TrackingSettings(detector="yolo", animals=8, confidence=0.4), object())
+    assert "a lower --confidence (now 0.4)" in yolo and "--threshold" not in yolo and "--polarity" not in yolo
+    assert "a lower Confidence (now 0.4)" in shortfall_message(counts, TrackingSettings(detector="yolo", animals=8,
+                                                                                         confidence=0.4),
+                                                                object(), style="blender")
+    # no warning: the number of animals unknown, no frames, or short in few frames
+    assert shortfall_message(counts, TrackingSettings(detector="background"), one_side) is None
+    assert shortfall([], 8) is None
+    few = int(SHORT_SHARE * 100) - 1
+    assert shortfall([7] * few + [8] * (100 - few), 8) is None and shortfall([7] * (few + 1) + [8] * (99 - few), 8)

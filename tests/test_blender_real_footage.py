@@ -65,6 +65,13 @@ def test_a_known_number_of_animals_gives_exactly_that_many_tracks_over_the_whole
         assert sum(not m[3] for m in ms) >= 0.95 * N_FRAMES
 
 
+def test_fewer_detections_than_the_number_of_animals_is_a_warning_at_the_end_of_tracking(result):
+    assert result["too_many"] == ["FINISHED"]
+    assert "fewer than" not in result["printed_known"]
+    line = next(line for line in result["printed_too_many"].splitlines() if "fewer than 8 animals" in line)
+    assert "WARNING" in line.upper() and "(median 4): try" in line and "Threshold" in line, line
+
+
 def test_an_empty_arena_image_relative_to_the_blend_is_used(result, clip):
     truth = clip[1]
     assert len(result["markers_image"]) == N_ANIMALS

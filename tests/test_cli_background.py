@@ -85,3 +85,17 @@ def test_a_blank_video_is_one_clear_line(tmp_path, grey):
 def test_a_negative_number_of_animals_is_refused(resting_clip, tmp_path):
     video, _ = resting_clip
     one_line_error(omnitrax("track", video, "--animals", "-1", "--out", tmp_path), "animals")
+
+
+def test_fewer_detections_than_animals_in_many_frames_is_a_warning_with_what_to_try(tmp_path):
+    # 6 animals of both shades on a grey floor: the defaults find all of them; only the lighter side, half
+    video = tmp_path / "mixed.avi"
+    render_clip(video, n_frames=60, seed=5, n_animals=6, width=640, height=480, looks="distinct", polarity="mixed")
+    proc = omnitrax("track", video, "--detector", "background", "--animals", "6", "--out", tmp_path / "auto")
+    assert proc.returncode == 0, proc.stderr
+    assert "animals are either lighter or darker than the floor" in proc.stderr and "warning" not in proc.stderr
+    proc = omnitrax("track", video, "--detector", "background", "--animals", "6", "--polarity", "lighter",
+                    "--out", tmp_path / "lighter")
+    assert proc.returncode == 0, proc.stderr
+    line = next(line for line in proc.stderr.splitlines() if line.startswith("warning:"))
+    assert "the detector found fewer than 6 animals in 100% of frames (median 3): try --polarity either" in line

@@ -85,6 +85,27 @@ def test_fragments_alive_at_the_same_time_never_share_an_identity(distinct):
             assert table.identity[f] not in table.identity[others], f
 
 
+# --- 8 distinct animals of mixed shades (4 darker, 4 lighter than the floor), the background detector ------
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    video = tmp_path_factory.mktemp("mixed") / "mixed.avi"
+    truth = render_clip(video, n_frames=500, seed=1, n_animals=8, width=400, height=300, looks="distinct",
+                        polarity="mixed", encounters=0.1)
+    motion = _track(video, "background", 8)  # the defaults: automatic polarity
+    run, result = _identify(motion, video, 8)
+    return video, truth, motion, run, result
+
+
+def test_distinct_animals_of_both_shades_keep_their_identities_with_the_background_detector(mixed):
+    video, truth, motion, run, result = mixed
+    assert count_crossings(truth) >= 50
+    before, after, _ = _report("8 distinct animals of mixed shades, background detector", truth.to_tracks(), motion,
+                               run, result)
+    assert after >= 0.95 and before < 0.9
+    assert result.tracks.ids() == list(range(8))
+
+
 # --- the bundled sample: 20 ants that look alike -----------------------------------------------------
 
 @pytest.fixture(scope="module")

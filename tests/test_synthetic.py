@@ -154,6 +154,18 @@ def test_bad_input_is_a_user_error(tmp_path):
 
 # -------------------------------------------------------------------------------------------- hard cases
 
+@pytest.mark.parametrize("looks", ["alike", "distinct"])
+def test_mixed_polarity_puts_dark_and_light_animals_on_a_grey_floor(looks):
+    (frame, rows), = render_frames(n_frames=1, seed=5, n_animals=10, polarity="mixed", looks=looks)
+    g = grey(frame)
+    floor = np.median(g)
+    assert 80 < floor < 120  # mid-grey
+    on_animals = g[np.round(rows["thorax_y"]).astype(int), np.round(rows["thorax_x"]).astype(int)] - floor
+    assert (on_animals[0::2] < -40).all() and (on_animals[1::2] > 40).all()  # even ids darker, odd lighter
+    # the lighter ones differ more from the floor (black and white mice on a darkish grey floor)
+    assert np.median(on_animals[1::2]) > 1.4 * np.median(-on_animals[0::2])
+
+
 SMALL = dict(width=320, height=240, noise=0)
 
 

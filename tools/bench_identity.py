@@ -5,7 +5,9 @@ model, and the time it takes on a long clip.
 
 1. Identities, motion-only vs --identify (IDF1), and the uncertain list against the truth
    (omnitrax.io.identity_eval), on: 8 individually distinct animals that cross often (YOLO), the bundled
-   ant sample (20 alike ants, YOLO), 8 identical animals (YOLO; appearance cannot help).
+   ant sample (20 alike ants, YOLO), 8 identical animals (YOLO; appearance cannot help), and 8 distinct
+   animals of mixed shades (4 darker, 4 lighter than a grey floor, of different sizes) with the
+   background detector's defaults (--detector background --animals 8: automatic polarity).
 2. The appearance model: per-fragment accuracy of the features + linear model OmniTrax uses, and, when
    torch is installed, of a small CNN trained on the same crops on the CPU (for comparison only).
 3. Time of the identity pass for 10 animals x --long-frames frames at 640 x 480 (the clip and its tracks
@@ -33,10 +35,14 @@ from omnitrax.tracking.pipeline import TrackingRun  # noqa: E402
 from omnitrax.tracking.settings import TrackingSettings  # noqa: E402
 
 
-def track(video, detector, animals):
+def track(video, detector, animals, counts=None):
+    """Tracks of the video; the detections per frame are appended to `counts` when given."""
     run = TrackingRun(TrackingSettings(detector=detector, animals=animals), video_path=str(video))
     try:
-        return run.run()
+        for progress in run.steps():
+            if counts is not None:
+                counts.append(progress.detections)
+        return run.result()
     finally:
         run.close()
 
@@ -55,12 +61,18 @@ def identities(cache: Path) -> None:
     for name, looks in (("distinct8", "distinct"), ("identical8", "identical")):
         video, truth = clip(cache, name, n_frames=500, seed=1, n_animals=8, width=400, height=300, looks=looks,
                             encounters=0.1)
-        cases.append((f"8 {looks} animals, {count_crossings(truth)} crossings", video, truth.to_tracks(), 8))
+        cases.append((f"8 {looks} animals, {count_crossings(truth)} crossings", video, truth.to_tracks(), 8, "yolo"))
     truth = GroundTruth.from_csv(resources.sample_ground_truth())
     cases.insert(1, (f"ant sample (20 alike ants), {count_crossings(truth)} crossings", resources.sample_clip(),
-                     truth.to_tracks(), 20))
-    for label, video, truth, n in cases:
-        motion = track(video, "yolo", n)
+                     truth.to_tracks(), 20, "yolo"))
+    video, truth = clip(cache, "mixed8", n_frames=500, seed=1, n_animals=8, width=400, height=300, looks="distinct",
+                        polarity="mixed", encounters=0.1)
+    cases.append((f"8 distinct animals of mixed shades (background detector), {count_crossings(truth)} crossings",
+                  video, truth.to_tracks(), 8, "background"))
+    for label, video, truth, n, detector in cases:
+        counts = []
+        motion = track(video, detector, n, counts)
+        counts = np.asarray(counts)
         for certainty in (0.9, 0.99):
             run = IdentityRun(motion, str(video), n, certainty=certainty)
             result = run.run()
@@ -71,6 +83,7 @@ def identities(cache: Path) -> None:
                 print(f"  {label}: IDF1 {before['IDF1']:.4f} -> {after['IDF1']:.4f}, MOTA {before['MOTA']:.4f} -> "
                       f"{after['MOTA']:.4f}, ID switches {before['id_switches']} -> {after['id_switches']} "
                       f"({result.seconds:.1f} s)")
+                print(f"    detections per frame {counts.mean():.2f} (all {n} in {np.mean(counts >= n):.0%} of frames)")
                 print(f"    real swaps of the tracker: {s['swaps']}: {s['swaps_corrected']} corrected, "
                       f"{s['swaps_listed']} listed, {s['swaps_missed']} missed")
             print(f"    certainty {certainty}: listed {s['listed']} of {s['counted']} fragments; wrong after the pass "

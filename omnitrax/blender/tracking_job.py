@@ -90,6 +90,7 @@ class BlenderTrackingJob:
         self.last_write = self.started
         self.last_write_cost = 0.0
         self.progress = None
+        self.detections_per_frame = []  # for the shortfall warning at the end (shortfall())
         self._steps = self.run.steps()
         self._stop = False
         self.problem = ""  # why the run ended before its range did (the JobOperator reports it as an error)
@@ -123,6 +124,14 @@ class BlenderTrackingJob:
     def undo(self) -> None:
         self.restore_snapshot()
 
+    def shortfall(self) -> str | None:
+        """A warning line when the detector kept fewer than the Number of animals in many frames (with what
+        to try), else None (omnitrax.tracking.shortfall)."""
+        from ..tracking.shortfall import shortfall_message
+
+        text = shortfall_message(self.detections_per_frame, self.settings, self.run.detector, style="blender")
+        return f"OmniTrax: {text}" if text else None
+
     # --- running ------------------------------------------------------------------------------
     def step(self, budget_s: float = 0.1) -> bool:
         """Track frames for about budget_s seconds; False when the range is done."""
@@ -132,6 +141,7 @@ class BlenderTrackingJob:
         while True:  # at least one frame per call
             try:
                 self.progress = next(self._steps)
+                self.detections_per_frame.append(self.progress.detections)
             except StopIteration:
                 return False
             except UnreadableFrame as exc:  # a frame file of a sequence: keep what came before, as on Esc

@@ -74,9 +74,11 @@ def run(args) -> int:
     _describe_sequence(run._video, run.start, run.stop)
     printer = ProgressPrinter()
     stopped, unreadable = False, None
+    counts = []  # detections per frame, for the shortfall warning
     try:
         for progress in run.steps():
             printer(progress)
+            counts.append(progress.detections)
     except KeyboardInterrupt:
         stopped = True
         print("\nStopped: writing the tracks found so far.", file=sys.stderr)
@@ -116,6 +118,11 @@ def run(args) -> int:
     if identity_file is not None:
         written.append(identity_file)
     print(f"{len(tracks.ids())} tracks, {len(tracks)} positions")
+    from ..tracking.shortfall import shortfall_message
+
+    short = shortfall_message(counts, settings, run.detector)
+    if short:
+        print(f"warning: {short}", file=sys.stderr)
     for path in written:
         print(f"  wrote {path}")
     if unreadable is not None:

@@ -15,8 +15,14 @@ from ..errors import OmniTraxError
 from .detections import Detections, Detector
 
 POLARITIES = ("auto", "darker", "lighter", "either")
+SIDES = ("lighter", "darker")  # the two sides of the floor an animal can be on ("either": both)
 AUTO_TAIL = 0.001  # auto polarity compares the strongest 0.1% of lighter and of darker differences ...
-AUTO_RATIO = 1.5  # ... and takes the side that is this many times stronger (else "either")
+AUTO_RATIO = 1.5  # ... and takes the side that is this many times stronger (else "either") ...
+# ... unless the other side shows animals too: animal-sized blobs (as big as the stronger side's animals,
+# within AUTO_MIN_FRACTION .. AUTO_MAX_FACTOR) above that side's own threshold, not touching the stronger
+# side's animals (not a shadow or a halo) and away from what the median holds (not a ghost of a resting
+# animal), in at least this share of the sampled frames
+OTHER_SIDE_FRAMES = 0.5
 MIN_AUTO_THRESHOLD = 12  # grey levels; the automatic threshold never goes below this ...
 NOISE_FACTOR = 6.0  # ... nor below this many times the background's noise level
 SPLIT_RATIO = 1.6  # a blob of at least this many animal areas is split
@@ -139,12 +145,28 @@ def _foreground_pixels(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Blobs:
     """Every blob of one frame before size and count rules: pixels, sums and extents (index 0 = none)."""
 
-    def __init__(self, diff: np.ndarray, binary: np.ndarray):
+    def __init__(self, diff: np.ndarray, binary: np.ndarray, sides=None, split_area=None):
+        """diff: the (masked) difference, binary: its foreground. sides: for animals on both sides of the
+        floor, the foreground of each side (lighter, darker); a blob whose lighter and darker pixels each
+        cover at least split_area px is two blobs, one per side (a light and a dark animal that touch),
+        else one (an animal with a mark of the other shade). split_area None: never split."""
         self.diff, self.binary = diff, binary  # the (masked) difference and its foreground
         grouped = cv2.dilate(binary, _GROUP_KERNEL)
         self.n, labels = cv2.connectedComponents(grouped, connectivity=8, ltype=cv2.CV_32S)
         self.xs, self.ys = _foreground_pixels(binary)  # statistics use only these
         self.label = labels[self.ys, self.xs]
+        self.dark = None  # with both sides: (pixels,) whether each pixel is on the darker side
+        if sides is not None:
+            self.dark = sides[1][self.ys, self.xs] > 0
+            if split_area is not None and len(self.label):
+                dark_px = np.bincount(self.label, self.dark, minlength=self.n)
+                light_px = np.bincount(self.label, ~self.dark, minlength=self.n)
+                both = (np.minimum(dark_px, light_px) >= split_area) & (np.arange(self.n) > 0)
+                if both.any():  # the dark pixels of such blobs become blobs of their own
+                    new = np.cumsum(both) - 1 + self.n
+                    moved = both[self.label] & self.dark
+                    self.label = np.where(moved, new[self.label], self.label)
+                    self.n += int(both.sum())
         self.weight = diff[self.ys, self.xs].astype(np.float64)
         n = self.n
         self.area = np.bincount(self.label, minlength=n)
@@ -181,7 +203,11 @@ class BackgroundDetector(Detector):
     floor around them, or an empty-arena image the user gives.
 
     polarity: "darker" (animals darker than the floor), "lighter", "either", or "auto": decided by fit()
-        from the video (which side of the background the strongest differences lie on); see `chosen`.
+        from the video (which side of the background the strongest differences lie on, or "either" when
+        the other side shows moving animals of its own too); see `chosen`. With "either", each side has its
+        own automatic threshold when the video shows animals on both (`thresholds`), and a blob is split
+        into its lighter and its darker pixels when each part is an animal's size (two animals of unlike
+        shade that touch), else kept whole (an animal with a mark of the other shade).
     threshold: grey-level difference that counts as animal (1-254); None = automatic, chosen by fit().
     min_area / max_area: blob size limits in pixels; None = automatic: fit() learns the animals' area
         (the dominant blob size) and keeps blobs from a quarter of it to 16 times it.
@@ -218,6 +244,8 @@ class BackgroundDetector(Detector):
         self.max_area = None if max_area is None else int(max_area)
         self.animal_area = None if animal_area is None else float(animal_area)
         self.animals = int(animals)
+        self.thresholds = {}  # side -> the threshold detect() applies on it (both sides with "either")
+        self.both_shown = False  # fit() found moving animals on both sides of the floor
         self.mask = mask
         self.given_background = None if background is None else _grey(background).copy()
         self.background = None  # HxW uint8, set by fit()
@@ -239,6 +267,7 @@ class BackgroundDetector(Detector):
         if len({g.shape for g in greys}) != 1:
             raise OmniTraxError("The background frames differ in size; take them all from one video.")
         stack = np.stack(greys)
+        self.thresholds, self.learned_area, self.both_shown = {}, None, False
         low, high = int(stack.min()), int(stack.max())
         if high - low < BLANK_RANGE:
             raise OmniTraxError(f"The video is blank: every sampled frame is the same flat grey ({low}), so "
@@ -262,19 +291,23 @@ class BackgroundDetector(Detector):
         self.noise = self._noise_level(stack)
         if self.polarity == "auto":
             self.chosen = self._decide_polarity(sample, held)
-        held_diff = None if held is None else self._signed(held)
+        elif self.polarity == "either" and self.threshold is None:
+            self._sides_shown(sample, held)
+        held_diff = None if held is None else self._held_differences(held)
+        sample_diffs = [self._differences(g) for g in sample]
         if self.threshold is not None:
-            self.threshold_used = self.threshold
-        else:
-            diffs = [self._difference(g).ravel()[::7] for g in sample]
-            if held_diff is not None:
-                diffs.append(held_diff.ravel()[::7])
-            floor = max(MIN_AUTO_THRESHOLD, int(np.ceil(NOISE_FACTOR * self.noise)))
-            otsu, _ = cv2.threshold(np.concatenate(diffs).reshape(1, -1), 0, 255,
-                                    cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-            self.threshold_used = int(min(max(otsu, floor), 254))
+            self.thresholds = {side: self.threshold for side in self.sides}
+        elif len(self.sides) == 1 or self.both_shown:
+            # each side its own threshold: dark and light animals differ from the floor unalike
+            self.thresholds = {side: self._auto_threshold([d[side] for d in sample_diffs] + (
+                [held_diff[side]] if held_diff is not None else [])) for side in self.sides}
+        else:  # "either", but the video shows animals on one side only: one threshold on the absolute difference
+            common = self._auto_threshold([cv2.max(*d.values()) for d in sample_diffs] + (
+                [cv2.max(*held_diff.values())] if held_diff is not None else []))
+            self.thresholds = {side: common for side in self.sides}
+        self.threshold_used = min(self.thresholds.values())
         # the animals' size: blobs of the moving animals, and of those resting in the median
-        areas = [self._blobs(self._difference(g)).area for g in sample]
+        areas = [self._blobs(d).area for d in sample_diffs]
         held_blobs = None if held_diff is None else self._blobs(held_diff)
         if held_blobs is not None:
             areas.append(held_blobs.area)
@@ -297,7 +330,7 @@ class BackgroundDetector(Detector):
         labels = blobs.real()
         labels = labels[self._area_ok(blobs.area[labels])]
         contrast = blobs.strength[labels] / np.maximum(blobs.area[labels], 1)
-        labels = labels[contrast >= RESTING_CONTRAST * self.threshold_used]  # not mere floor texture
+        labels = labels[contrast >= RESTING_CONTRAST * self._blob_thresholds(blobs, labels)]  # not floor texture
         if self.animals:
             labels = labels[np.argsort(-blobs.strength[labels], kind="stable")][:self.animals]
         self.resting = len(labels)
@@ -308,6 +341,19 @@ class BackgroundDetector(Detector):
         region[blobs.ys[sel], blobs.xs[sel]] = 255
         region = cv2.dilate(cv2.morphologyEx(region, cv2.MORPH_CLOSE, _REST_MARGIN), _REST_MARGIN)
         self.background = np.where(region > 0, self.floor, self.background)
+
+    @property
+    def sides(self) -> tuple:
+        """The sides of the floor detect() looks at: ("lighter",), ("darker",) or both."""
+        polarity = self.chosen or self.polarity
+        return SIDES if polarity in ("either", "auto") else (polarity,)
+
+    def _blob_thresholds(self, blobs: Blobs, labels: np.ndarray) -> np.ndarray:
+        """The threshold of each blob's side (of most of its pixels)."""
+        if blobs.dark is None:
+            return np.full(len(labels), float(self.threshold_used))
+        dark = np.bincount(blobs.label, blobs.dark, minlength=blobs.n)[labels] > 0.5 * blobs.area[labels]
+        return np.where(dark, self.thresholds["darker"], self.thresholds["lighter"]).astype(float)
 
     def _describe(self) -> str:
         polarity = self.chosen or self.polarity
@@ -320,7 +366,11 @@ class BackgroundDetector(Detector):
         if self.auto_min or self.auto_max:
             learned = f"{self.learned_area:.0f} px" if self.learned_area is not None else "no animal-sized blobs"
             sizes += f" (learned: animal {learned})"
-        parts = [what, f"threshold {self.threshold_used}", sizes]
+        if len(self.thresholds) > 1 and len(set(self.thresholds.values())) > 1:
+            threshold = "threshold " + " / ".join(f"{self.thresholds[s]} {s}" for s in SIDES)
+        else:
+            threshold = f"threshold {self.threshold_used}"
+        parts = [what, threshold, sizes]
         if self.resting:
             parts.append(f"{self.resting} resting animal{'s' if self.resting > 1 else ''} found")
         if self.given_background is not None:
@@ -330,20 +380,78 @@ class BackgroundDetector(Detector):
         return f"background subtraction ({'; '.join(parts)}), CPU"
 
     def _decide_polarity(self, greys, held=None) -> str:
-        """'lighter', 'darker' or 'either': the side of the background where the strongest differences are.
+        """'lighter', 'darker' or 'either': the side of the background where the strongest differences are,
+        or both when the other side shows animals of its own too (_animals_on_the_other_side).
 
         Moving animals decide, measured away from where the median holds something (resting animals,
         whose ghosts differ both ways); when nothing moves, the resting animals in the median decide.
         """
-        level = max(MIN_AUTO_THRESHOLD, NOISE_FACTOR * self.noise)
+        side, both = self._sides_shown(greys, held)
+        if side is None and held is not None:
+            side = _stronger_side(held[self._raster > 0] if self._raster is not None else held.ravel(),
+                                  self._level())
+        elif both:
+            side = "either"  # animals of both shades: the stronger side alone would miss the others
+        return side or "either"
+
+    def _level(self) -> float:
+        return max(MIN_AUTO_THRESHOLD, NOISE_FACTOR * self.noise)
+
+    def _sides_shown(self, greys, held=None) -> tuple:
+        """(the side of the strongest moving differences or "either" or None, see _stronger_side; whether
+        both sides show moving animals). Sets self.both_shown."""
+        level = self._level()
         usable = np.ones(self.background.shape, bool) if held is None else np.abs(held) < level
         if self._raster is not None:
             usable &= self._raster > 0
         moving = np.concatenate([(g.astype(np.int16) - self.background)[usable].ravel()[::3] for g in greys])
         side = _stronger_side(moving, level)
-        if side is None and held is not None:
-            side = _stronger_side(held[self._raster > 0] if self._raster is not None else held.ravel(), level)
-        return side or "either"
+        if side in SIDES:
+            self.both_shown = self._animals_on_the_other_side(greys, usable, side)
+        elif side == "either":  # alike strong on both sides: each must show animals of its own
+            self.both_shown = all(self._animals_on_the_other_side(greys, usable, s) for s in SIDES)
+        return side, self.both_shown
+
+    def _animals_on_the_other_side(self, greys, usable, strong: str) -> bool:
+        """Whether the side weaker than `strong` shows animals of its own in the frames `greys`, measured
+        where `usable` (see OTHER_SIDE_FRAMES)."""
+        weak = SIDES[1 - SIDES.index(strong)]
+        keep = usable.astype(np.uint8) * 255
+        if self._raster is not None:
+            keep = cv2.bitwise_and(keep, self._raster)
+        diffs = [{side: cv2.bitwise_and(d[side], keep) for side in SIDES}
+                 for d in (self._differences(g, SIDES) for g in greys)]
+        if len(diffs) < 2:
+            return False  # one frame: nothing moves, nothing tells
+        thresholds = {side: self._auto_threshold([d[side] for d in diffs]) for side in SIDES}
+        strong_blobs = [Blobs(d[strong], self._foreground(d[strong], thresholds[strong])) for d in diffs]
+        weak_blobs = [Blobs(d[weak], self._foreground(d[weak], thresholds[weak])) for d in diffs]
+        area = dominant_area(np.concatenate([b.area for b in strong_blobs]))
+        if area is None:
+            return False
+        low, high = AUTO_MIN_FRACTION * area, AUTO_MAX_FACTOR * area
+        shown = 0
+        for blobs, other in zip(weak_blobs, strong_blobs):
+            labels = blobs.real()
+            labels = labels[(blobs.area[labels] >= low) & (blobs.area[labels] <= high)]
+            if not len(labels):
+                continue
+            # the stronger side's animal-sized blobs, grown by 2 px: a weak blob touching one is its shadow or
+            # halo (a mark of the stronger shade on a weak animal is smaller, and does not count)
+            animals = np.zeros_like(other.binary)
+            big = (other.area >= low)[other.label]
+            animals[other.ys[big], other.xs[big]] = 255
+            near = cv2.dilate(animals, _KERNEL_5)[blobs.ys, blobs.xs] > 0
+            shown += bool((np.bincount(blobs.label, near, minlength=blobs.n)[labels] == 0).any())
+        return shown >= OTHER_SIDE_FRAMES * len(weak_blobs)
+
+    def _auto_threshold(self, diffs) -> int:
+        """The automatic threshold of one side: Otsu's over its differences (every 7th pixel), never below
+        MIN_AUTO_THRESHOLD nor NOISE_FACTOR times the noise."""
+        floor = max(MIN_AUTO_THRESHOLD, int(np.ceil(NOISE_FACTOR * self.noise)))
+        otsu, _ = cv2.threshold(np.concatenate([d.ravel()[::7] for d in diffs]).reshape(1, -1), 0, 255,
+                                cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        return int(min(max(otsu, floor), 254))
 
     @staticmethod
     def _noise_level(stack: np.ndarray) -> float:
@@ -355,16 +463,18 @@ class BackgroundDetector(Detector):
         b = stack[1:].reshape(len(stack) - 1, -1)[:, ::step].astype(np.int16)
         return float(np.median(np.abs(a - b)) * 1.4826 / np.sqrt(2))
 
-    def _signed(self, signed: np.ndarray) -> np.ndarray:
-        """A signed difference (int16, image minus background) as the polarity's uint8 difference."""
-        polarity = self.chosen or self.polarity
-        if polarity == "darker":
-            signed = -signed
-        elif polarity == "either":
-            signed = np.abs(signed)
-        return np.clip(signed, 0, 255).astype(np.uint8)
+    def _held_differences(self, signed: np.ndarray) -> dict:
+        """A signed difference (int16, median minus floor) as {side: uint8 difference} of the sides looked at."""
+        return {side: np.clip(signed if side == "lighter" else -signed, 0, 255).astype(np.uint8)
+                for side in self.sides}
+
+    def _differences(self, grey: np.ndarray, sides=None) -> dict:
+        """{side: uint8 difference to the background on that side} for the sides looked at (or `sides`)."""
+        return {side: cv2.subtract(grey, self.background) if side == "lighter" else
+                cv2.subtract(self.background, grey) for side in (sides or self.sides)}
 
     def _difference(self, grey: np.ndarray) -> np.ndarray:
+        """How much each pixel differs from the background on the animals' side (both: the absolute difference)."""
         polarity = self.chosen or self.polarity
         if polarity == "darker":
             return cv2.subtract(self.background, grey)
@@ -372,19 +482,27 @@ class BackgroundDetector(Detector):
             return cv2.subtract(grey, self.background)
         return cv2.absdiff(grey, self.background)
 
-    def _foreground(self, diff: np.ndarray) -> np.ndarray:
+    def _foreground(self, diff: np.ndarray, threshold=None) -> np.ndarray:
         """The binary foreground of a (masked) difference image: thresholded, opened and closed."""
-        _, binary = cv2.threshold(diff, self.threshold_used, 255, cv2.THRESH_BINARY)
+        threshold = self.threshold_used if threshold is None else threshold
+        _, binary = cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)
         # opening then closing with a 3 x 3 square is erode, dilate, dilate, erode; the two dilations
         # are one with a 5 x 5 square: three passes instead of four, the same pixels
         binary = cv2.erode(binary, _KERNEL)
         binary = cv2.dilate(binary, _KERNEL_5)
         return cv2.erode(binary, _KERNEL)
 
-    def _blobs(self, diff: np.ndarray) -> Blobs:
+    def _blobs(self, diffs: dict) -> Blobs:
+        """The blobs of {side: difference} (_differences): one side's, or both sides' (each grouped apart)."""
         if self._raster is not None:
-            diff = cv2.bitwise_and(diff, self._raster)
-        return Blobs(diff, self._foreground(diff))
+            diffs = {side: cv2.bitwise_and(d, self._raster) for side, d in diffs.items()}
+        if len(diffs) == 1:
+            (side, diff), = diffs.items()
+            return Blobs(diff, self._foreground(diff, self.thresholds.get(side)))
+        light, dark = (self._foreground(diffs[side], self.thresholds.get(side)) for side in SIDES)
+        split = None if self.learned_area is None else MIN_SPLIT_PART * self.learned_area
+        return Blobs(cv2.max(diffs["lighter"], diffs["darker"]), cv2.bitwise_or(light, dark), sides=(light, dark),
+                     split_area=split)
 
     # ------------------------------------------------------------------------------------ detect
     def detect(self, frame: np.ndarray) -> Detections:
@@ -398,7 +516,7 @@ class BackgroundDetector(Detector):
         if grey.shape != self.background.shape:
             raise OmniTraxError(f"Frame size {grey.shape[1]}x{grey.shape[0]} differs from the background's "
                                 f"{self.background.shape[1]}x{self.background.shape[0]}; fit on this video.")
-        blobs = self._blobs(self._difference(grey))
+        blobs = self._blobs(self._differences(grey))
         labels = blobs.real()
         verdict = np.full(len(labels), KEPT, object)
         area = blobs.area[labels]

@@ -161,7 +161,7 @@ def chosen_values(detector) -> dict:
     if hasattr(detector, "inspect"):
         polarity = getattr(detector, "chosen", None) or getattr(detector, "polarity", "?")
         out = {"polarity": auto(polarity, "", getattr(detector, "polarity", None) == "auto"),
-               "threshold": auto(detector.threshold_used, "grey levels", getattr(detector, "threshold", 0) is None),
+               "threshold": auto(_thresholds(detector), "grey levels", getattr(detector, "threshold", 0) is None),
                "min area": auto(detector.min_area, "px", getattr(detector, "auto_min", False)),
                "max area": auto(detector.max_area if detector.max_area is not None else "any", "px" if
                                 detector.max_area is not None else "", getattr(detector, "auto_max", False))}
@@ -181,6 +181,14 @@ def chosen_values(detector) -> dict:
     if hasattr(detector, "input_size"):
         out["network size"] = "x".join(str(v) for v in detector.input_size) + " px"
     return out
+
+
+def _thresholds(detector) -> str:
+    """The background detector's threshold, or with animals on both sides one per side ("45 lighter / 28 darker")."""
+    per_side = getattr(detector, "thresholds", {}) or {}
+    if len(per_side) > 1 and len(set(per_side.values())) > 1:
+        return " / ".join(f"{value} {side}" for side, value in per_side.items())
+    return str(detector.threshold_used)
 
 
 # ------------------------------------------------------------------------------------------- drawing

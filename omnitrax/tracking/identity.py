@@ -216,7 +216,7 @@ class IdentityRun:
             return np.full((n_frag, self.n), 1.0 / self.n)
         _seed(labels, fr, counts, self.n)
         model = LinearIdentities(self.n)
-        probabilities = None
+        probabilities, trusted = None, None
         for round_ in range(LEARN_ROUNDS):
             yield IdentityProgress("learning", round_, LEARN_ROUNDS)
             taught = labels[crop_fragment] >= 0
@@ -225,14 +225,19 @@ class IdentityRun:
             temperature = _temperature(X, crop_fragment, labels, self.n, fr.first)
             model.fit(X[taught], labels[crop_fragment[taught]])
             crop_p = model.proba(X)
-            if round_ == 0 and not _trusted(crop_p, crop_fragment, labels, counts, overlaps, n_frag, self.n):
-                probabilities = None  # appearance tells the animals apart too little here: motion decides
-                break
+            if trusted is None:  # judged once enough fragments live beside labelled ones (None: not yet)
+                trusted = _trusted(crop_p, crop_fragment, labels, counts, overlaps, n_frag, self.n)
+                if trusted is False:
+                    break  # appearance tells the animals apart too little here: motion decides
             probabilities = _evidence(crop_p, crop_fragment, n_frag, temperature)
             if not _accept(labels, probabilities, counts, overlaps, fr, self.n):
                 break
         yield IdentityProgress("learning", LEARN_ROUNDS, LEARN_ROUNDS)
-        return probabilities if probabilities is not None else np.full((n_frag, self.n), 1.0 / self.n)
+        if trusted is None and probabilities is not None:  # the labels the model added tell now, or never
+            trusted = _trusted(crop_p, crop_fragment, labels, counts, overlaps, n_frag, self.n) is True
+        if not trusted:
+            return np.full((n_frag, self.n), 1.0 / self.n)
+        return probabilities
 
     # --- 3. an identity for every fragment ----------------------------------------------------------
     def _assign(self, probabilities: np.ndarray, seconds: float) -> IdentityResult:
@@ -334,11 +339,12 @@ def _evidence(p: np.ndarray, groups: np.ndarray, n_groups: int, temperature: flo
     return out / out.sum(axis=1, keepdims=True)
 
 
-def _trusted(crop_p, crop_fragment, labels, counts, overlaps, n_frag: int, n: int) -> bool:
+def _trusted(crop_p, crop_fragment, labels, counts, overlaps, n_frag: int, n: int):
     """Whether the model tells the animals apart at all, judged without labels: a fragment cannot be an
     animal that a labelled fragment alive at the same time is, so how often the model names one of those
     (F of them) tells how often it is wrong (guessing, it would name one F / (N - 1) of the times it is
-    wrong). False when it is right less often than TRUST, or when too few fragments tell (COEXISTING)."""
+    wrong). False when it is right less often than TRUST; None when too few fragments tell yet
+    (COEXISTING: the first labels all live in a short stretch of a clip where animals meet often)."""
     named, held = [], []
     p1 = _evidence(crop_p, crop_fragment, n_frag, 1.0)
     for f in np.flatnonzero((labels < 0) & (counts >= 1)).tolist():
@@ -350,7 +356,7 @@ def _trusted(crop_p, crop_fragment, labels, counts, overlaps, n_frag: int, n: in
     if n < 2:
         return True
     if len(named) < COEXISTING:
-        return False
+        return None
     wrong = np.mean([float(k in h) * (n - 1) / len(h) for k, h in zip(named, held)])
     return 1.0 - wrong >= TRUST
 

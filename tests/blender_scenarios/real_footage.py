@@ -3,6 +3,7 @@ a known number of animals, an empty-arena image given relative to the .blend (te
 import bpy
 
 from blender_scenarios.bpy_helpers import dump, install, open_clip
+from blender_scenarios.detect_preview import stdout_of_blender
 from blender_scenarios.tracking import track
 
 
@@ -13,8 +14,17 @@ def resting_animals(zip_path, video, clip_start, blend):
     props.min_length = 10
     result = {"unknown": track(clip, restart=True), "markers_unknown": dump(clip)}
     props.animals = 4
-    result["known"] = track(clip, restart=True)
+    printed = []
+    with stdout_of_blender(printed):
+        result["known"] = track(clip, restart=True)
+    result["printed_known"] = printed[0]
     result["markers_known"] = dump(clip)
+    props.animals = 8  # more than the clip shows: tracking ends with a warning that says so
+    printed = []
+    with stdout_of_blender(printed):
+        result["too_many"] = track(clip, restart=True)
+    result["printed_too_many"] = printed[0]
+    props.animals = 4
     bpy.ops.wm.save_as_mainfile(filepath=blend)  # the test put arena.png and small.png beside it
     props.background_image = "//arena.png"
     result["image"] = track(clip, restart=True)

@@ -70,6 +70,13 @@ class OMNITRAX_OT_track(JobOperator, bpy.types.Operator):
 
         return BlenderTrackingJob(context, active_clip(context), self.restart)
 
+    def _finish(self, stopped: bool):
+        # the detector found fewer animals than the Number of animals in many frames: say so, and what to try
+        warning = self._job.shortfall() if hasattr(self._job, "shortfall") else None
+        if warning:
+            self.report({"WARNING"}, warning)
+        return JobOperator._finish(self, stopped)
+
 
 class _ExportOptions:
     """The choices Export Tracks and Export Poses share (omnitrax.blender.exporting.ExportOptions)."""
