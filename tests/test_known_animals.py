@@ -248,14 +248,18 @@ def test_tracking_run_with_known_animals(noisy_sample):
     shorter = TrackingRun(TrackingSettings(animals=2, max_distance=30, max_gap=5), detections=detections).run()
     assert shorter.for_track(0).frame.tolist() == seen  # 30 missing frames > 3 x 5: left empty
 
-    # not stitched: an animal seen in frames 0-29 and one appearing 53 px ahead at frame 45 (8 px off the first
-    # one's path: within the stitching reach of one box size) are joined into one track by stitching when the
-    # number is unknown, but stay two identities when it is 2
+    # not stitched: an animal seen in frames 0-29 and one appearing 35 px ahead at frame 39 (8 px off the first
+    # one's path: within the stitching reach of one box size, after a gap of max_gap frames) are joined into one
+    # track by stitching when the number is unknown, but stay two identities when it is 2
     c = line([100, 200], [3, 0], 80)
-    c[45:] += [8, 0]
-    one_after_other = {f: Detections.from_boxes([[*c[f] - 5, 10, 10]]) for f in [*range(30), *range(45, 80)]}
+    c[39:] += [8, 0]
+    one_after_other = {f: Detections.from_boxes([[*c[f] - 5, 10, 10]]) for f in [*range(30), *range(39, 80)]}
     stitched = TrackingRun(TrackingSettings(), detections=one_after_other).run()
-    assert stitched.ids() == [0] and stitched.predicted.sum() == 15
+    assert stitched.ids() == [0] and stitched.predicted.sum() == 9
+    # the same after a gap longer than max_gap (15 frames), 22 px off the path: two identities when there are 2
+    c = line([100, 200], [3, 0], 80)
+    c[45:] += [22, 0]
+    one_after_other = {f: Detections.from_boxes([[*c[f] - 5, 10, 10]]) for f in [*range(30), *range(45, 80)]}
     kept = TrackingRun(TrackingSettings(animals=2), detections=one_after_other).run()
     assert kept.ids() == [0, 1] and not kept.predicted.any()
     assert kept.for_track(0).frame.tolist() == list(range(30))

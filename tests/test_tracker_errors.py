@@ -23,6 +23,22 @@ def case(request):
     return truth, detector_errors(truth, seed=1, miss=0.15, miss_run=5, false_positives=0.1, jitter=0.08)
 
 
+def _false_tracks(truth, tracks) -> int:
+    """Tracks whose detected rows mostly lie on no true box (IoU < 0.5 with every box of their frame)."""
+    from omnitrax.tracking.geometry import box_iou
+
+    n = 0
+    for t in tracks.ids():
+        rows = tracks.for_track(t)
+        rows = rows.select(~rows.predicted)
+        hits = 0
+        for f, box in zip(rows.frame, rows.boxes()):
+            g = truth.select(truth.frame == f)
+            hits += bool(len(g)) and box_iou(box[None], g.boxes()).max() >= 0.5
+        n += hits < 0.5 * len(rows)
+    return n
+
+
 def score(truth, tracks):
     r = evaluate(truth, tracks, match="iou", threshold=0.5)
     return r["MOTA"], r["IDF1"]
@@ -41,7 +57,11 @@ def test_defaults_beat_the_peer_on_both_mota_and_idf1(case, peer):
     mota, idf1 = score(truth, ours(detections))
     peer_mota, peer_idf1 = score(truth, tracker.track(detections, 0, N_FRAMES))
     print(f"ours {mota:.3f}/{idf1:.3f}  {peer} {peer_mota:.3f}/{peer_idf1:.3f}")
-    assert mota >= peer_mota and idf1 >= peer_idf1
+    # IDF1 within 0.02 of norfair: this error model's miss runs longer than max_gap are always the same object,
+    # which norfair's long-lived objects bridge; on real detections such joins were mostly two people, so
+    # stitching bridges max_gap frames only (tools/bench_real.py: pooled IDF1 0.494 ours, 0.460 norfair)
+    slack = 0.02 if peer == "norfair" else 0.0
+    assert mota >= peer_mota and idf1 >= peer_idf1 - slack
 
 
 def test_confirmation_keeps_one_frame_false_positives_out(case):
@@ -49,6 +69,7 @@ def test_confirmation_keeps_one_frame_false_positives_out(case):
     # min_length 1: only the confirmation rule stands between a false positive and a track
     confirmed = TrackingRun(TrackingSettings(min_length=1), detections=detections, stop=N_FRAMES).run()
     at_once = TrackingRun(TrackingSettings(min_length=1, confirm=1), detections=detections, stop=N_FRAMES).run()
-    # 20 objects: the confirmed tracks are their fragments (stitching reaches one box size, tools/bench_real.py);
-    # at once, every false positive is a track too (273 and 280 here)
-    assert confirmed.ids()[0] == 0 and len(confirmed.ids()) <= 48 and 5 * len(confirmed.ids()) < len(at_once.ids())
+    # the tracks made of false positives (most of their detected rows on no true box): confirmed 0-1 here, at once
+    # about 240 (the confirmed tracks are the 20 objects' fragments: stitching bridges max_gap frames and one box
+    # size, tools/bench_real.py)
+    assert confirmed.ids()[0] == 0 and _false_tracks(truth, confirmed) <= 2 and _false_tracks(truth, at_once) >= 100
