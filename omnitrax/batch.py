@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import OmniTraxError
-from .io.files import ensure_folder
+from .files import ensure_folder
 
 BATCH_FORMAT = 1  # bump when the per-video outputs change; part of the settings hash
 SUMMARY_COLUMNS = ("video", "status", "frames", "tracks", "seconds", "error")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import settings as schema
 from .errors import OmniTraxError
-from .io.files import ensure_folder
+from .files import ensure_folder
 from .tracking.settings import TrackingSettings
 
 #: pose settings (Blender property names) and their defaults, as in Blender's panel

@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from ..errors import OmniTraxError
-from ..io.files import ensure_folder, output_file
+from ..files import ensure_folder, output_file
 from . import markers
 from .context import frame_range, machine_settings, selected_track_names
 from .coords import ClipFrames, clip_fps, clip_size, clip_stem, clip_video

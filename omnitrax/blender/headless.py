@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import OmniTraxError
-from ..io.files import output_file
+from ..files import output_file
 
 
 def write_blend(video, tracks, out_path: Path, settings, class_names=None) -> Path:

@@ -80,6 +80,6 @@ class ProgressPrinter:
 
 def output_folder(path):
     """The --out folder, made and checked for writing now, before any video is read."""
-    from ..io.files import ensure_folder
+    from ..files import ensure_folder
 
     return ensure_folder(path, what="output folder", writable=True)

@@ -21,7 +21,7 @@ def _video(path: str) -> tuple[Path, str]:
 
 def _out(path: str) -> Path:
     """The --out folder, made and checked for writing before any frame is read."""
-    from ..io.files import ensure_folder
+    from ..files import ensure_folder
 
     return ensure_folder(path, what="output folder", writable=True)
 

@@ -97,7 +97,7 @@ def run(args) -> int:
                             "(and --tracks), or leave it out.")
     if args.per_track_videos and args.full_frame:
         raise OmniTraxError("--per-track-videos follow tracked animals; with --full-frame use --preview.")
-    from ..io.files import ensure_folder
+    from ..files import ensure_folder
 
     # the output places are made and checked now, before the model loads, not after a long run
     out = ensure_folder(args.out, what="output folder", writable=True)

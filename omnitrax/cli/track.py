@@ -59,7 +59,7 @@ def run(args) -> int:
     if args.video is None and (args.preview or args.blend or "legacy" in exports):
         what = "--preview" if args.preview else "--blend" if args.blend else "The legacy export (frame height)"
         raise OmniTraxError(f"{what} needs the VIDEO.")
-    from ..io.files import ensure_folder, output_file
+    from ..files import ensure_folder, output_file
 
     # the output places are made and checked now, before any work, not after a long run
     ensure_folder(args.out, what="output folder", writable=True)

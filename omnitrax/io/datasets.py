@@ -27,11 +27,11 @@ import cv2
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..files import ensure_folder, safe_file_name, write_text, writing
 from ..pose.crops import ROI_MODES, extract, roi_boxes
 from ..pose.poses import Poses
 from ..tracking.tracks import Tracks, distinct_names, ids_for_names, name_of
 from ..video import VideoSource
-from .files import ensure_folder, safe_file_name, write_text, writing
 
 IMAGE_FORMATS = ("jpg", "png")
 SPLITS = ("train", "val")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OmniTraxError
-from .files import ensure_folder, output_file
+from ..files import ensure_folder, output_file
 
 FORMATS = ("csv", "summary", "mot", "legacy")
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..files import writing
 from ..tracking.detections import Detections
 from ..tracking.tracks import Tracks
-from .files import writing
 from .tracks_csv import load_numbers
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
-from .files import ensure_folder, output_file
+from ..files import ensure_folder, output_file
 
 TRAIL_FRAMES = 25
 
@@ -79,9 +79,9 @@ class PreviewVideos:
         return writer
 
     def steps(self):
+        from ..files import safe_file_name
         from ..pose.crops import extract, roi_boxes
         from ..tracking.tracks import name_of
-        from .files import safe_file_name
 
         size = (self.source.width, self.source.height)
         try:

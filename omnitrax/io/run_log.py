@@ -11,7 +11,7 @@ import importlib.metadata
 import platform
 from pathlib import Path
 
-from .files import writing
+from ..files import writing
 
 #: packages whose versions decide the results (those not installed are listed as such)
 PACKAGES = ("numpy", "opencv-python-headless", "scipy", "onnxruntime", "onnxruntime-gpu", "onnxruntime-directml",

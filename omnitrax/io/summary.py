@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import writing
 from ..tracking.tracks import name_of
-from .files import writing
 from .tracks_csv import class_label
 
 SUMMARY_HEADER = ("track", "name", "class", "first_frame", "last_frame", "frames", "detected_frames", "distance_px",

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..files import ensure_folder, safe_file_name, writing
 from ..tracking.tracks import Tracks, name_of
-from .files import ensure_folder, safe_file_name, writing
 
 HEADER = ("track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted")
 LEGACY_HEADER = "frame;x;y;class"

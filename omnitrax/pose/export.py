@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OmniTraxError
-from ..io.files import ensure_folder, safe_file_name, writing
+from ..files import ensure_folder, safe_file_name, writing
 from ..tracking.tracks import distinct_names
 from .poses import Poses
 

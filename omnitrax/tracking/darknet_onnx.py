@@ -89,7 +89,7 @@ def _existing(path, what: str) -> Path:
 def convert(cfg_path, weights_path, out_path, *, names_path=None, size=None) -> Conversion:
     """Convert a Darknet model to the ONNX file out_path (a .onnx); size (width, height) overrides the
     cfg's. Every problem is an OmniTraxError with one line that says what to do."""
-    from ..io.files import output_file, writing
+    from ..files import output_file, writing
     from .yolo import YoloDetector
 
     cfg = _existing(cfg_path, "Darknet cfg")

@@ -15,7 +15,7 @@ their scores and, in blue, near misses (candidates scoring below the confidence 
     result.frames         # one FrameCounts per image
 
 Pixels with the origin at the top-left and 0-based video frames, as everywhere in the core. Files go
-through omnitrax.io.files, so an unwritable output place is one clear line, refused before any work.
+through omnitrax.files, so an unwritable output place is one clear line, refused before any work.
 """
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def write_detect_preview(video_path, settings, out_dir, frames: int = 6, mask=No
     frame_name(frame) -> text: how the header names a video frame (default "frame <index>").
     what: how error messages name out_dir ("output folder"; Blender: "export folder").
     """
-    from ..io.files import ensure_folder, output_file
+    from ..files import ensure_folder, output_file
     from ..video import VideoSource
     from .pipeline import build_detector
 
@@ -422,7 +422,7 @@ def _yolo_image(frame, detector, raster, title):
 def _write_png(path, image, what: str) -> Path:
     import cv2
 
-    from ..io.files import writing
+    from ..files import writing
 
     ok, data = cv2.imencode(".png", image)
     if not ok:

@@ -13,7 +13,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from ..errors import OmniTraxError
+from .errors import OmniTraxError
 
 
 def _reason(exc: OSError) -> str:
