@@ -265,7 +265,7 @@ def pose_cli(pose_scene, tmp_path_factory):
     import sys
     from pathlib import Path
 
-    from omnitrax.blender.headless import write_blend
+    from omnitrax.io.blend import write_blend
     from omnitrax.io.tracks_csv import write_tracks_csv
     from omnitrax.tracking.settings import TrackingSettings
     from omnitrax.tracking.tracks import Tracks

@@ -147,7 +147,7 @@ def run(args) -> int:
         written += job.written if args.preview and not args.per_track_videos else \
             [p for p in job.written if p.parent == out] + [f"{out / (stem + '_videos')}/ (one video per animal)"]
     if args.blend:
-        from ..blender.headless import add_poses_to_blend
+        from ..io.blend import add_poses_to_blend
 
         written.append(add_poses_to_blend(args.blend, poses, args.pcutoff))
     print(f"{len(poses.ids())} animals, {len(poses.frames())} frames, {len(poses.joint_names)} joints -> "

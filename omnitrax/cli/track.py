@@ -112,7 +112,7 @@ def run(args) -> int:
         written.append(write_preview(args.video, Path(args.out) / f"{stem}_preview.mp4", tracks=tracks,
                                      start=run.start, stop=run.stop if unreadable is None else unreadable.index))
     if args.blend:
-        from ..blender.headless import write_blend
+        from ..io.blend import write_blend
 
         written.append(write_blend(args.video, tracks, Path(args.blend), settings, run.class_names))
     if identity_file is not None:
