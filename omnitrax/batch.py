@@ -166,7 +166,7 @@ def _track_and_pose(video: Path, folder: Path, tracking, pose: dict | None, iden
         run.close()
     identity = None
     if identify and len(tracks):
-        from .tracking.identity import IdentityRun
+        from .identity.pipeline import IdentityRun
 
         job = IdentityRun(tracks, str(video), tracking.animals, certainty=tracking.identity_certainty)
         try:

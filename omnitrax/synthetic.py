@@ -808,7 +808,7 @@ def detector_errors(truth, seed: int = 0, miss: float = 0.1, miss_run: float = 5
     misses, jitter, false positives and scores use separate random streams, so changing one error
     level leaves the others' draws as they were.
     """
-    from .tracking.detections import Detections
+    from .detection.detections import Detections
     from .tracking.tracks import Tracks
 
     if not isinstance(truth, Tracks) or not len(truth):

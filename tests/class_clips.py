@@ -55,7 +55,7 @@ def brightness_model(path: Path, size: int = 320) -> Path:
     """YOLOv5-layout ONNX: one box per disc start position; class 0 on bright frames, class 1 on dark ones."""
     import torch
 
-    from omnitrax.tracking import model_files
+    from omnitrax.detection import model_files
 
     scale = size / SIZE[0]  # letterbox of 320x240 into size x size: scaled by size/320, padded vertically
     pad = (size - SIZE[1] * scale) / 2

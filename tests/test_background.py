@@ -9,8 +9,8 @@ from scipy.optimize import linear_sum_assignment
 
 from omnitrax.errors import OmniTraxError
 from omnitrax.synthetic import render_frames
-from omnitrax.tracking.background import BackgroundDetector, _stronger_side, dominant_area, read_background_image
-from omnitrax.tracking.masks import RegionMask
+from omnitrax.detection.background import BackgroundDetector, _stronger_side, dominant_area, read_background_image
+from omnitrax.detection.masks import RegionMask
 
 ANIMAL_AREA = 180  # median blob area of the synthetic ants (lengths 26-38 px), pixels
 
@@ -349,7 +349,7 @@ def test_dominant_area_finds_the_animals_among_many_small_specks(animal, n_anima
 @settings(max_examples=80, deadline=None)
 @given(height=st.integers(1, 40), width=st.integers(1, 70), density=st.floats(0, 1), seed=st.integers(0, 999))
 def test_foreground_pixels_are_those_of_find_non_zero_in_the_same_order(height, width, density, seed):
-    from omnitrax.tracking.background import _foreground_pixels
+    from omnitrax.detection.background import _foreground_pixels
 
     binary = (np.random.default_rng(seed).random((height, width)) < density).astype(np.uint8) * 255
     xs, ys = _foreground_pixels(binary[:, : max(width - 1, 1)])  # a non-contiguous view too
@@ -362,7 +362,7 @@ def test_foreground_pixels_are_those_of_find_non_zero_in_the_same_order(height, 
 
 def test_the_shortfall_names_the_share_of_short_frames_the_median_and_what_to_try():
     from omnitrax.tracking.settings import TrackingSettings
-    from omnitrax.tracking.shortfall import SHORT_SHARE, shortfall, shortfall_message
+    from omnitrax.detection.shortfall import SHORT_SHARE, shortfall, shortfall_message
 
     counts = [4] * 62 + [8] * 38
     background = TrackingSettings(detector="background", animals=8)

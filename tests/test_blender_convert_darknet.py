@@ -9,7 +9,7 @@ import json
 import pytest
 
 from blender_harness import run_scenario
-from omnitrax.tracking import model_files, onnx_proto
+from omnitrax.detection import model_files, onnx_proto
 
 
 @pytest.fixture(scope="module")

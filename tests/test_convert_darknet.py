@@ -1,4 +1,4 @@
-"""The Darknet -> ONNX converter (omnitrax.tracking.darknet_onnx, `omnitrax convert-darknet`) against
+"""The Darknet -> ONNX converter (omnitrax.detection.darknet_onnx, `omnitrax convert-darknet`) against
 OpenCV's own Darknet reader, on random-weight models written here and frames of the sample video.
 
 The random weights keep activations at a steady scale (He init) and give the heads an objectness that
@@ -13,8 +13,8 @@ import pytest
 
 from omnitrax.cli import main
 from omnitrax.errors import OmniTraxError
-from omnitrax.tracking import darknet_onnx, model_files, onnx_proto
-from omnitrax.tracking.yolo import YoloDetector
+from omnitrax.detection import darknet_onnx, model_files, onnx_proto
+from omnitrax.detection.yolo import YoloDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "data" / "sample" / "ants.avi"

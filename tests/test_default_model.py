@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from omnitrax import resources
-from omnitrax.tracking.detection_eval import MatchCounts
+from omnitrax.detection.evaluation import MatchCounts
 from omnitrax.tracking.settings import TrackingSettings
-from omnitrax.tracking.yolo import YoloDetector
+from omnitrax.detection.yolo import YoloDetector
 from omnitrax.video import VideoSource
 
 MODEL, NAMES = resources.default_yolo_model(), resources.default_yolo_names()

@@ -15,7 +15,7 @@ import pytest
 
 from omnitrax import resources
 from omnitrax.synthetic import GroundTruth, render_clip
-from omnitrax.tracking.detect_preview import preview_frames, write_detect_preview
+from omnitrax.detection.preview import preview_frames, write_detect_preview
 from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.video import VideoSource
 
@@ -167,7 +167,7 @@ def test_blobs_of_several_animal_areas_are_shown_split(clip, tmp_path):
 
 
 def test_a_mask_dims_the_ignored_part_and_nothing_is_detected_there(clip, tmp_path):
-    from omnitrax.tracking.masks import RegionMask
+    from omnitrax.detection.masks import RegionMask
 
     video, truth = clip
     mask = RegionMask(include=[np.array([[WIDTH / 2, 0], [WIDTH, 0], [WIDTH, HEIGHT], [WIDTH / 2, HEIGHT]])])

@@ -1,4 +1,4 @@
-"""The identity pass (omnitrax.tracking.identity): real videos, the real trackers, scored against the truth.
+"""The identity pass (omnitrax.identity.pipeline): real videos, the real trackers, scored against the truth.
 
 Figures each run reaches are printed (pytest -s): motion-only vs --identify IDF1, and how the uncertain
 list does against the real swaps (omnitrax.io.identity_eval).
@@ -11,7 +11,7 @@ from omnitrax.errors import OmniTraxError
 from omnitrax.io.evaluate import evaluate
 from omnitrax.io.identity_eval import score_identities
 from omnitrax.synthetic import GroundTruth, count_crossings, render_clip
-from omnitrax.tracking.identity import IdentityRun
+from omnitrax.identity.pipeline import IdentityRun
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 

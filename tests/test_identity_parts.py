@@ -11,8 +11,8 @@ import pytest
 from omnitrax.errors import OmniTraxError
 from omnitrax.synthetic import (DISTINCT_LENGTH, GroundTruth, IDENTICAL_LENGTH, MARKS, count_crossings,
                                 render_clip, render_frames)
-from omnitrax.tracking.appearance import N_FEATURES, LinearIdentities, crop_features
-from omnitrax.tracking.fragments import CROSSING, GAP, JUMP, START, split_fragments
+from omnitrax.identity.appearance import N_FEATURES, LinearIdentities, crop_features
+from omnitrax.identity.fragments import CROSSING, GAP, JUMP, START, split_fragments
 from omnitrax.tracking.tracks import Tracks
 
 ROOT = Path(__file__).resolve().parents[1]

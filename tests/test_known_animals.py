@@ -10,7 +10,7 @@ from omnitrax import resources
 from omnitrax.errors import OmniTraxError
 from omnitrax.io.evaluate import evaluate
 from omnitrax.synthetic import GroundTruth
-from omnitrax.tracking.detections import Detections
+from omnitrax.detection.detections import Detections
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.tracking.tracker import Tracker

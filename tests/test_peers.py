@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from omnitrax.synthetic import detector_errors, moving_boxes
-from omnitrax.tracking.detections import Detections
-from omnitrax.tracking.geometry import box_iou
+from omnitrax.detection.detections import Detections
+from omnitrax.detection.geometry import box_iou
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import peers  # noqa: E402

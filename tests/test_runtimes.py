@@ -12,8 +12,8 @@ from omnitrax import resources
 from omnitrax.ahead import ahead
 from omnitrax.cli import main
 from omnitrax.errors import OmniTraxError
-from omnitrax.tracking import model_files, runtimes
-from omnitrax.tracking.yolo import YoloDetector
+from omnitrax.detection import model_files, runtimes
+from omnitrax.detection.yolo import YoloDetector
 
 pytest.importorskip("onnxruntime")
 HAS_OPENCV_CUDA = "cuda" in runtimes.opencv_devices()

@@ -8,7 +8,7 @@ import pytest
 from omnitrax import resources
 from omnitrax.io.evaluate import evaluate
 from omnitrax.synthetic import GroundTruth
-from omnitrax.tracking.detections import Detections
+from omnitrax.detection.detections import Detections
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 

@@ -5,8 +5,8 @@ import pytest
 
 from omnitrax.errors import OmniTraxError
 from omnitrax.synthetic import detector_errors, moving_boxes
-from omnitrax.tracking.detections import Detections
-from omnitrax.tracking.geometry import box_iou
+from omnitrax.detection.detections import Detections
+from omnitrax.detection.geometry import box_iou
 from omnitrax.tracking.tracks import Tracks
 
 

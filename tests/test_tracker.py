@@ -327,7 +327,7 @@ def test_a_scored_box_that_misses_the_prediction_starts_a_new_track(scored):
 
 def _imported(objects: dict) -> dict:
     """{frame: Detections} from {name: {frame: (x, y, score)}} with 20 px boxes."""
-    from omnitrax.tracking.detections import Detections
+    from omnitrax.detection.detections import Detections
 
     frames = sorted({f for track in objects.values() for f in track})
     out = {}
@@ -370,7 +370,7 @@ from hypothesis import given, settings as hsettings, strategies as st  # noqa: E
 def test_imported_strong_score_only_when_most_detections_are_sure(scores):
     """Scores of any scale: two-stage (0.9) only when the file's median score is at least 0.9; otherwise every
     detection may start a track (0)."""
-    from omnitrax.tracking.detections import Detections
+    from omnitrax.detection.detections import Detections
     from omnitrax.tracking.pipeline import IMPORTED_STRONG_SCORE, imported_strong_score
 
     s = np.array(scores)

@@ -25,7 +25,7 @@ def case(request):
 
 def _false_tracks(truth, tracks) -> int:
     """Tracks whose detected rows mostly lie on no true box (IoU < 0.5 with every box of their frame)."""
-    from omnitrax.tracking.geometry import box_iou
+    from omnitrax.detection.geometry import box_iou
 
     n = 0
     for t in tracks.ids():

@@ -12,7 +12,7 @@ from omnitrax.errors import OmniTraxError
 from omnitrax.io.summary import track_summaries
 from omnitrax.io.tracks_csv import read_classes, write_classes
 from omnitrax.tracking.tracks import Tracks
-from omnitrax.tracking.yolo import YoloDetector
+from omnitrax.detection.yolo import YoloDetector
 
 
 def rows_of(path, delimiter=","):
@@ -118,8 +118,8 @@ def test_a_broken_classes_file_is_one_clear_line(tmp_path):
 
 
 def test_onnx_class_names_are_read_from_the_model_file(tmp_path):
-    from omnitrax.tracking import model_files
-    from omnitrax.tracking.darknet_onnx import convert
+    from omnitrax.detection import model_files
+    from omnitrax.detection.darknet_onnx import convert
 
     cfg = tmp_path / "two.cfg"
     cfg.write_text(model_files.yolov3_tiny_cfg(classes=2, width=160, height=160, base=4))

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from omnitrax.errors import OmniTraxError
-from omnitrax.tracking import model_files
-from omnitrax.tracking.detections import Detections
-from omnitrax.tracking.yolo import YoloDetector
+from omnitrax.detection import model_files
+from omnitrax.detection.detections import Detections
+from omnitrax.detection.yolo import YoloDetector
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_CUDA = len(cv2.dnn.getAvailableTargets(cv2.dnn.DNN_BACKEND_CUDA)) > 0
@@ -193,7 +193,7 @@ def test_constant_size_replaces_boxes_around_the_same_centres(sized_model):
 
 
 def test_mask_filters_detections(sized_model):
-    from omnitrax.tracking.masks import RegionMask
+    from omnitrax.detection.masks import RegionMask
 
     # keep the left half, but cut a hole around the first animal's centre (60, 100): nothing is left
     left = RegionMask(include=[[[0, 0], [160, 0], [160, 320], [0, 320]]])
@@ -355,7 +355,7 @@ def test_external_data_onnx_is_refused_before_opencv_loads_it_and_runs_on_onnx_r
     onnx.save_model(onnx.load(str(v5_model)), str(path), save_as_external_data=True,
                     location="ext.onnx.data", size_threshold=0)
     # OpenCV 4.x dies with SIGFPE on this file: run in a child so a regression cannot kill the suite
-    code = ("from omnitrax.tracking.yolo import YoloDetector\n"
+    code = ("from omnitrax.detection.yolo import YoloDetector\n"
             f"YoloDetector({str(path)!r}, runtime='opencv')\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})

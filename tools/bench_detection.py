@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from device_check import detection_fps, onnx_model, sample_frames  # noqa: E402
 
 from omnitrax import resources  # noqa: E402
-from omnitrax.tracking import model_files  # noqa: E402
-from omnitrax.tracking.yolo import YoloDetector  # noqa: E402
+from omnitrax.detection import model_files  # noqa: E402
+from omnitrax.detection.yolo import YoloDetector  # noqa: E402
 
 
 def runtime_ratios(frames, repeats: int, device: str) -> None:
@@ -86,7 +86,7 @@ def main() -> None:
     frames = sample_frames(args.frames)
     import cv2
 
-    from omnitrax.tracking import runtimes
+    from omnitrax.detection import runtimes
 
     ort = runtimes.onnxruntime()
     print(f"{len(frames)} frames of {resources.sample_clip().name}; OpenCV {cv2.__version__} "

@@ -30,7 +30,7 @@ from omnitrax import resources  # noqa: E402
 from omnitrax.io.evaluate import evaluate  # noqa: E402
 from omnitrax.io.identity_eval import score_identities  # noqa: E402
 from omnitrax.synthetic import GroundTruth, count_crossings, render_clip  # noqa: E402
-from omnitrax.tracking.identity import IdentityRun  # noqa: E402
+from omnitrax.identity.pipeline import IdentityRun  # noqa: E402
 from omnitrax.tracking.pipeline import TrackingRun  # noqa: E402
 from omnitrax.tracking.settings import TrackingSettings  # noqa: E402
 
@@ -95,8 +95,8 @@ def gt_crops(video, truth, per_animal_gap=1):
     """Ground-truth crops of animals no other one is near: (features, aligned grey crops, ids, frames)."""
     import cv2
 
-    from omnitrax.tracking.appearance import crop_features
-    from omnitrax.tracking.fragments import body_sizes, touching_pairs
+    from omnitrax.identity.appearance import crop_features
+    from omnitrax.identity.fragments import body_sizes, touching_pairs
     from omnitrax.video import VideoSource
 
     size = body_sizes(truth)
@@ -175,7 +175,7 @@ def cnn(train_x, train_y, test_x, n, epochs=30):
 
 
 def models(cache: Path) -> None:
-    from omnitrax.tracking.appearance import LinearIdentities
+    from omnitrax.identity.appearance import LinearIdentities
 
     print("2. appearance model: trained on the first half of a clip's clean views, tested on the second half "
           "(accuracy per crop / per 10 crops)")

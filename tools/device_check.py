@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from omnitrax import resources  # noqa: E402
 from omnitrax.errors import OmniTraxError  # noqa: E402
-from omnitrax.tracking import model_files, runtimes  # noqa: E402
-from omnitrax.tracking.yolo import YoloDetector  # noqa: E402
+from omnitrax.detection import model_files, runtimes  # noqa: E402
+from omnitrax.detection.yolo import YoloDetector  # noqa: E402
 
 V8N_WIDTH = 0.75  # yolov4-tiny at this width has about YOLOv8n's weights (3.5 M vs 3.2 M) and FLOPs
 
@@ -58,8 +58,8 @@ def darknet_model(folder: Path, size: int, width_multiple: float = 1.0, classes:
 
 
 def onnx_model(folder: Path, size: int, width_multiple: float = 1.0) -> Path:
-    """The same network converted to ONNX (omnitrax.tracking.darknet_onnx)."""
-    from omnitrax.tracking.darknet_onnx import convert
+    """The same network converted to ONNX (omnitrax.detection.darknet_onnx)."""
+    from omnitrax.detection.darknet_onnx import convert
 
     cfg = darknet_model(folder, size, width_multiple)
     out = cfg.with_suffix(".onnx")

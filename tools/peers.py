@@ -2,7 +2,7 @@
 norfair (an adapter).
 
 Benchmark-only code: nothing in omnitrax/ imports this module. Each peer tracks a whole sequence of
-detections ({frame: omnitrax.tracking.detections.Detections}, the same input TrackingRun takes) with
+detections ({frame: omnitrax.detection.detections.Detections}, the same input TrackingRun takes) with
 `track(detections) -> omnitrax.tracking.tracks.Tracks` (0-based track ids, 0-based frames, box centre
 x, y and width, height in px, confidence = the detection score where known, predicted=False), so
 omnitrax.io.evaluate.evaluate(gt, pred, match="iou") scores them like our tracker.
@@ -94,8 +94,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from omnitrax.tracking.detections import Detections
-from omnitrax.tracking.geometry import box_iou
+from omnitrax.detection.detections import Detections
+from omnitrax.detection.geometry import box_iou
 from omnitrax.tracking.tracks import Tracks
 
 PEERS = ("sort", "bytetrack", "ocsort", "norfair")

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from omnitrax.synthetic import render_frames  # noqa: E402
-from omnitrax.tracking import model_files  # noqa: E402
-from omnitrax.tracking.detection_eval import MatchCounts  # noqa: E402
-from omnitrax.tracking.yolo import PAD_VALUE, YoloDetector  # noqa: E402
+from omnitrax.detection import model_files  # noqa: E402
+from omnitrax.detection.evaluation import MatchCounts  # noqa: E402
+from omnitrax.detection.yolo import PAD_VALUE, YoloDetector  # noqa: E402
 
 INPUT = 416  # the detector's default input size
 SCALE = INPUT / 640  # letterbox scale of a 640x480 frame at that input

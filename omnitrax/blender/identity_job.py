@@ -23,7 +23,7 @@ class BlenderIdentityJob:
     """The identity pass over `clip`'s tracks with the scene's Number of animals and Certainty."""
 
     def __init__(self, context, clip):
-        from ..tracking.identity import IdentityRun
+        from ..identity.pipeline import IdentityRun
 
         props = context.scene.omnitrax
         self.context, self.clip = context, clip

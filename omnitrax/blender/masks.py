@@ -72,7 +72,7 @@ def region_mask(mask, width: int, height: int):
     """The core RegionMask for a Blender mask, or None when there is no mask."""
     if mask is None:
         return None
-    from ..tracking.masks import RegionMask
+    from ..detection.masks import RegionMask
 
     include, exclude = mask_polygons(mask, width, height)
     shapes = sum(len(layer.splines) for layer in mask.layers if not layer.hide_render)

@@ -53,8 +53,8 @@ def _schema_annotations() -> dict:
 
 def _preference_property(name: str):
     """An enum preference for a machine setting; the compute device offers this platform's devices only."""
+    from ..detection.runtimes import platform_devices
     from ..settings import BY_NAME
-    from ..tracking.runtimes import platform_devices
 
     s = BY_NAME[name]
     choices = [c for c in s.choices if name != "backend" or c[0] == "auto" or c[0] in platform_devices()]

@@ -126,8 +126,8 @@ class BlenderTrackingJob:
 
     def shortfall(self) -> str | None:
         """A warning line when the detector kept fewer than the Number of animals in many frames (with what
-        to try), else None (omnitrax.tracking.shortfall)."""
-        from ..tracking.shortfall import shortfall_message
+        to try), else None (omnitrax.detection.shortfall)."""
+        from ..detection.shortfall import shortfall_message
 
         text = shortfall_message(self.detections_per_frame, self.settings, self.run.detector, style="blender")
         return f"OmniTrax: {text}" if text else None

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..tracking.darknet_onnx import convert
+    from ..detection.darknet_onnx import convert
 
     print(convert(args.cfg, args.weights, args.out, names_path=args.names, size=args.size).summary())
     return 0

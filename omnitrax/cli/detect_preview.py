@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..tracking.detect_preview import write_detect_preview
+    from ..detection.preview import write_detect_preview
     from ..video import source_stem
 
     if args.detections:

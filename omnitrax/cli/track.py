@@ -118,7 +118,7 @@ def run(args) -> int:
     if identity_file is not None:
         written.append(identity_file)
     print(f"{len(tracks.ids())} tracks, {len(tracks)} positions")
-    from ..tracking.shortfall import shortfall_message
+    from ..detection.shortfall import shortfall_message
 
     short = shortfall_message(counts, settings, run.detector)
     if short:
@@ -154,8 +154,8 @@ def _check_identify(args, settings) -> None:
 def _identify(video, tracks, settings, out: Path, stem: str):
     """The identity pass on the tracks: (tracks by identity, the identity CSV written, stopped). Ctrl-C keeps
     the tracks as tracked."""
+    from ..identity.pipeline import IdentityRun
     from ..io.identity_csv import write_identity_csv
-    from ..tracking.identity import IdentityRun
 
     run = IdentityRun(tracks, video, settings.animals, certainty=settings.identity_certainty)
     print(f"Identifying {settings.animals} animals: {len(run.fragments)} fragments", file=sys.stderr)

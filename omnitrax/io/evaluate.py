@@ -27,8 +27,8 @@ import warnings
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..detection.geometry import box_iou
 from ..errors import OmniTraxError
-from ..tracking.geometry import box_iou
 from ..tracking.tracks import Tracks
 
 HOTA_ALPHAS = np.round(np.arange(1, 20) * 0.05, 2)  # 0.05 .. 0.95

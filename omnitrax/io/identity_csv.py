@@ -17,7 +17,7 @@ COLUMNS = ("fragment", "track", "first_frame", "last_frame", "identity", "confid
 
 
 def write_identity_csv(path, table) -> Path:
-    """Write a FragmentTable (omnitrax.tracking.identity) to `path`."""
+    """Write a FragmentTable (omnitrax.identity.pipeline) to `path`."""
     path = Path(path)
     with path.open("w", newline="") as f:
         writer = csv.writer(f)

@@ -33,7 +33,7 @@ def row_animals(tracks, truth, threshold: float) -> np.ndarray:
 
 
 def score_identities(tracks, fragments, table, truth, threshold: float | None = None, min_rows: int = 5) -> dict:
-    """Scores of one identity pass: `tracks` its input, `fragments` (omnitrax.tracking.fragments) and
+    """Scores of one identity pass: `tracks` its input, `fragments` (omnitrax.identity.fragments) and
     `table` (FragmentTable) its result, `truth` ground-truth Tracks. threshold: px (default: a third of
     the median box diagonal of the truth). Fragments of fewer than min_rows rows (the few frames inside a
     touch, where even the truth's nearest animal is a toss-up) are left out of the fragment and swap

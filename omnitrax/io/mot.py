@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..detection.detections import Detections
 from ..errors import OmniTraxError
 from ..files import writing
-from ..tracking.detections import Detections
 from ..tracking.tracks import Tracks
 from .tracks_csv import load_numbers
 

@@ -1,1 +1,11 @@
-"""Detection and tracking: the bpy-free core. Heavy packages are imported lazily inside functions."""
+"""Tracking: detections -> tracks (Kalman filter, sparse assignment, tracker, stitching), the track table and
+the video -> tracks pipeline (bpy-free; SciPy loads only when a tracker is used)."""
+from ..lazy import lazy_names
+
+__all__ = ["Progress", "Seeds", "Tracker", "TrackingRun", "TrackingSettings", "Tracks", "build_tracker",
+           "fill_gaps", "stitch"]
+__getattr__, __dir__ = lazy_names(__name__, {
+    "Tracks": "tracks", "TrackingSettings": "settings", "TrackingRun": "pipeline", "Progress": "pipeline",
+    "Seeds": "pipeline", "build_tracker": "pipeline", "Tracker": "tracker", "stitch": "stitching",
+    "fill_gaps": "stitching",
+})

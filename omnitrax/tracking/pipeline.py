@@ -14,8 +14,9 @@ from typing import Iterator
 import numpy as np
 
 from ..ahead import ahead
+from ..detection.build import build_detector
+from ..detection.detections import Detections, Detector
 from ..errors import OmniTraxError
-from .detections import Detections, Detector
 from .settings import TrackingSettings
 from .tracks import Tracks
 
@@ -43,34 +44,6 @@ class Seeds:
     xy: np.ndarray
     velocities: np.ndarray | None = None
     boxes: np.ndarray | None = None
-
-
-def build_detector(settings: TrackingSettings, video=None, mask=None) -> Detector:
-    """The detector the settings ask for; the background detector learns its background from `video`."""
-    if settings.detector == "background":
-        from .background import BackgroundDetector, read_background_image
-
-        if video is None:
-            raise OmniTraxError("The background detector needs the video to estimate the background.")
-        empty = read_background_image(settings.background_image) if settings.background_image else None
-        detector = BackgroundDetector(
-            polarity=settings.polarity, threshold=settings.threshold or None, min_area=settings.min_area or None,
-            max_area=settings.max_area or None, animal_area=settings.animal_area or None,
-            animals=settings.animals, mask=mask, background=empty)
-        detector.fit(video.sample_frames(settings.background_frames))
-        return detector
-
-    from .. import resources
-    from .yolo import YoloDetector
-
-    model = settings.model_path or str(resources.default_yolo_model())
-    names = settings.names_path or (str(resources.default_yolo_names()) if not settings.model_path else None)
-    return YoloDetector(
-        model, settings.weights_path or None, input_size=settings.network_size,
-        confidence=min(settings.confidence, settings.low_confidence or 1.0), nms=settings.nms,
-        min_size=settings.min_box,
-        max_size=settings.max_box or float("inf"), constant_size=settings.constant_box or None,
-        names_path=names, mask=mask, backend=settings.backend, runtime=settings.runtime)
 
 
 # Imported detections (a file from any detector): when most of them (the median) score at least this, the
@@ -190,7 +163,7 @@ class TrackingRun:
         settings (detections read from a file); None when unknown."""
         names = getattr(self.detector, "names", None)
         if names is None and self.detector is None and self.settings.names_path:
-            from .yolo import read_names
+            from ..detection.yolo import read_names
 
             names = read_names(self.settings.names_path)
         return names

@@ -21,9 +21,9 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from ..detection.geometry import paired_box_iou
 from ..errors import OmniTraxError
 from .assignment import assign_min_cost
-from .geometry import paired_box_iou
 from .kalman import ConstantVelocityKalman
 from .tracks import Tracks
 

@@ -2,7 +2,7 @@
 
 Writes `<clip>_detect_<frame>.png` (and `<clip>_background.png` for the background detector) with the
 scene's settings and mask into the export folder, frames spread over the frame range to track, and loads
-the first image into Blender (Image Editor). The core (omnitrax.tracking.detect_preview, OpenCV) is
+the first image into Blender (Image Editor). The core (omnitrax.detection.preview, OpenCV) is
 imported inside execute(), never when the add-on loads.
 """
 import bpy
@@ -37,7 +37,7 @@ class OMNITRAX_OT_detect_preview(bpy.types.Operator):
 
     @staticmethod
     def _write(context):
-        from ...tracking.detect_preview import write_detect_preview
+        from ...detection.preview import write_detect_preview
         from ..coords import ClipFrames, clip_size, clip_stem, clip_video
         from ..exporting import export_folder
         from ..masks import region_mask

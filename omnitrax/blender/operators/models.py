@@ -1,6 +1,6 @@
 """Blender operators on the detection model: convert the scene's Darknet model to ONNX and use it.
 
-The conversion itself is the core's (omnitrax.tracking.darknet_onnx), imported inside execute(). The
+The conversion itself is the core's (omnitrax.detection.darknet_onnx), imported inside execute(). The
 ONNX file is written at the panel's network size (the size the Darknet model was run at), beside the
 .cfg unless a path is given; the user's Darknet files are not changed.
 """
@@ -39,7 +39,7 @@ class OMNITRAX_OT_convert_darknet(bpy.types.Operator):
     def execute(self, context):
         props = context.scene.omnitrax
         try:
-            from ...tracking.darknet_onnx import convert, darknet_files
+            from ...detection.darknet_onnx import convert, darknet_files
 
             cfg, weights = darknet_files(scene_value(props, "model_path"), scene_value(props, "weights_path"))
             out = Path(bpy.path.abspath(self.filepath)) if self.filepath else cfg.with_suffix(".onnx")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .tracks import Tracks
+from ..tracking.tracks import Tracks
 
 TOUCH_SIZES = 1.0  # centres closer than this many body sizes (mean of the two) touch
 CUT_SIZES = 0.6  # a touch is cut where the centres come closer than this (each such approach once) ...

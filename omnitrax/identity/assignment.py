@@ -2,8 +2,8 @@
 
 Motion says a track likely keeps its animal through a touch (KEEP), less likely through a gap or a jump,
 and if it swaps, then with an animal it touched there. Fragments alive at the same time never share an
-identity (omnitrax.tracking.identity learns the appearance; this module only decides). Fragments are
-those of omnitrax.tracking.fragments; identities are 0..N-1, -1 for none.
+identity (omnitrax.identity.pipeline learns the appearance; this module only decides). Fragments are
+those of omnitrax.identity.fragments; identities are 0..N-1, -1 for none.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import heapq
 
 import numpy as np
 
+from ..tracking.tracks import Tracks
 from .fragments import CROSSING, GAP, JUMP, Fragments
-from .tracks import Tracks
 
 # how likely a track keeps its animal where a fragment begins, by how it begins
 KEEP = {CROSSING: 0.7, GAP: 0.5, JUMP: 0.5}

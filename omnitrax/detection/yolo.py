@@ -1,5 +1,5 @@
 """YOLO detection: Darknet .cfg/.weights and ONNX models, in any common output layout, on OpenCV DNN or
-ONNX Runtime (omnitrax.tracking.runtimes chooses and runs the network; all the rest is the same code).
+ONNX Runtime (omnitrax.detection.runtimes chooses and runs the network; all the rest is the same code).
 
 Input: frames are resized to the network input size (`input_size`, set per call through the blob size,
 so the user's files are never rewritten), either stretched (Darknet's training default) or letterboxed
@@ -74,7 +74,7 @@ class YoloDetector(Detector):
     """A YOLO network (Darknet or ONNX) run by OpenCV DNN or ONNX Runtime; see the module docstring.
 
     runtime: auto | opencv | onnxruntime; backend (the compute device): auto | cpu | cuda | directml |
-    coreml | opencl (omnitrax.tracking.runtimes.choose says which combinations run where)."""
+    coreml | opencl (omnitrax.detection.runtimes.choose says which combinations run where)."""
 
     max_batch = 8  # frames per forward pass in detect_batch
 

@@ -108,15 +108,15 @@ def write_detect_preview(video_path, settings, out_dir, frames: int = 6, mask=No
     """Write `<stem>_detect_<frame>.png` for `frames` frames spread over [start, stop) of the video (and
     `<stem>_background.png`, the learned background, for the background detector) into out_dir.
 
-    settings: TrackingSettings (the detector is built by tracking.pipeline.build_detector, as for tracking).
-    mask: a tracking.masks.RegionMask or None; outside it the images are dimmed (the detector ignores it).
+    settings: TrackingSettings (the detector is built by detection.build.build_detector, as for tracking).
+    mask: a detection.masks.RegionMask or None; outside it the images are dimmed (the detector ignores it).
     on_progress(done, total): called after each image. stem: file name stem (default: the video's).
     frame_name(frame) -> text: how the header names a video frame (default "frame <index>").
     what: how error messages name out_dir ("output folder"; Blender: "export folder").
     """
     from ..files import ensure_folder, output_file
     from ..video import VideoSource
-    from .pipeline import build_detector
+    from .build import build_detector
 
     _check_frames(frames)  # before any work, also before the video is opened
     out = ensure_folder(out_dir, what=what, writable=True)

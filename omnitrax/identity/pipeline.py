@@ -1,14 +1,14 @@
 """The identity pass: who is who after tracking, from what each animal looks like and where it can be.
 
-Tracks are cut into fragments wherever a track could have swapped animals (omnitrax.tracking.fragments);
-the clean views of each fragment give appearance features (omnitrax.tracking.appearance). A model of the
+Tracks are cut into fragments wherever a track could have swapped animals (omnitrax.identity.fragments);
+the clean views of each fragment give appearance features (omnitrax.identity.appearance). A model of the
 N animals is learnt without labels, as idtracker.ai does: fragments alive at the same time are different
 animals, so the frame where the most well-seen fragments coexist seeds N labels; fragments the model then
 recognises surely (appearance x motion, and no fragment alive at the same time looks like that animal
 too) join the training set, and the model is fitted again. The model's evidence is tempered by how well
 it does on labelled crops it did not learn from; and when, judged by who is alive at the same time, it
 names animals hardly better than a guess (identical-looking animals), it is not used at all: motion then
-decides alone. omnitrax.tracking.identity_assignment then gives every fragment an identity and a
+decides alone. omnitrax.identity.assignment then gives every fragment an identity and a
 confidence; fragments below `certainty` are uncertain: the few a person should check.
 
 `IdentityRun.steps()` yields IdentityProgress (reading frames, learning, assigning) so callers show
@@ -25,11 +25,11 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import OmniTraxError
+from ..tracking.tracks import Tracks
 from .appearance import LinearIdentities, crop_features
+from .assignment import MIN_CROPS, best_first, confidence, prior, relabelled, squeeze_in
+from .assignment import overlaps as overlaps_of
 from .fragments import Fragments, body_sizes, split_fragments
-from .identity_assignment import MIN_CROPS, best_first, confidence, prior, relabelled, squeeze_in
-from .identity_assignment import overlaps as overlaps_of
-from .tracks import Tracks
 
 MAX_CROPS = 24  # appearance crops per fragment, spread over its clean views
 ACCEPT = 0.95  # a fragment joins the training set when its identity is at least this sure ...
@@ -67,7 +67,7 @@ class FragmentTable:
 
     identity is -1 where none could be given (more tracks at once than animals); uncertain marks the
     fragments to check: confidence below the run's certainty, no identity, or an identity squeezed in
-    (identity_assignment.squeeze_in: its rows yield where another fragment holds it); doubtful moments
+    (assignment.squeeze_in: its rows yield where another fragment holds it); doubtful moments
     inside a touch (shorter than LIST_FRAMES) are checked at the next fragment of their track.
     """
 

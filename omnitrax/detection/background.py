@@ -217,7 +217,7 @@ class BackgroundDetector(Detector):
         `animals` strongest blobs, and while it has fewer, the blob with the most area per animal is
         split once more, into parts of at least MIN_SPLIT_PART animal areas (only with animal_area: halves
         of crossing animals split by the learned area mislead the tracker more than one merged blob).
-    mask: an omnitrax.tracking.masks.RegionMask; pixels outside it are ignored.
+    mask: an omnitrax.detection.masks.RegionMask; pixels outside it are ignored.
     background: an image of the empty arena (grey or BGR, the video's size) to use instead of learning.
 
     Detections: centre = difference-weighted centroid of the blob's pixels (sub-pixel), box = the blob's
