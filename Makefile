@@ -15,11 +15,11 @@ VENV52 := .venv52
 STAMP52 := $(VENV52)/.installed-requirements
 # the core (bpy-free) tests, run again on Python 3.13 + numpy 2.x
 CORE_TESTS := tests/test_tracker.py tests/test_kalman.py tests/test_stitching.py tests/test_track_io.py \
-	tests/test_evaluate.py tests/test_video.py tests/test_synthetic.py tests/test_background.py tests/test_masks.py \
+	tests/test_evaluate.py tests/test_video.py tests/test_testclips_ants.py tests/test_background.py tests/test_masks.py \
 	tests/test_yolo.py tests/test_default_model.py tests/test_settings_file.py tests/test_settings_schema.py \
 	tests/test_coords.py tests/test_datasets.py tests/test_preview.py tests/test_core_imports.py \
 	tests/test_sample_tracking.py tests/test_pose_crops.py tests/test_pose_export.py tests/test_batch.py \
-	tests/test_cli.py tests/test_compat_manifest.py tests/test_known_animals.py tests/test_synthetic_detections.py \
+	tests/test_cli.py tests/test_compat_manifest.py tests/test_known_animals.py tests/test_testclips_boxes.py \
 	tests/test_tracker_errors.py tests/test_cli_background.py tests/test_detect_preview.py tests/test_runtimes.py \
 	tests/test_convert_darknet.py tests/test_image_sequences.py tests/test_units_and_classes.py tests/test_identity.py \
 	tests/test_identity_parts.py

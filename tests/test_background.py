@@ -7,10 +7,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from omnitrax.errors import OmniTraxError
-from omnitrax.synthetic import render_frames
 from omnitrax.detection.background import BackgroundDetector, _stronger_side, dominant_area, read_background_image
 from omnitrax.detection.masks import RegionMask
+from omnitrax.errors import OmniTraxError
+from omnitrax.testclips import render_frames
 
 ANIMAL_AREA = 180  # median blob area of the synthetic ants (lengths 26-38 px), pixels
 
@@ -361,8 +361,8 @@ def test_foreground_pixels_are_those_of_find_non_zero_in_the_same_order(height, 
 # --- the shortfall warning: fewer detections than the known number of animals --------------------------------
 
 def test_the_shortfall_names_the_share_of_short_frames_the_median_and_what_to_try():
-    from omnitrax.tracking.settings import TrackingSettings
     from omnitrax.detection.shortfall import SHORT_SHARE, shortfall, shortfall_message
+    from omnitrax.tracking.settings import TrackingSettings
 
     counts = [4] * 62 + [8] * 38
     background = TrackingSettings(detector="background", animals=8)

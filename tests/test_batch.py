@@ -12,7 +12,7 @@ import pytest
 from omnitrax.batch import read_done, run_batch, settings_hash
 from omnitrax.errors import OmniTraxError
 from omnitrax.settings_file import read_settings, write_settings
-from omnitrax.synthetic import render_clip
+from omnitrax.testclips import render_clip
 from omnitrax.tracking.settings import TrackingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,7 +217,7 @@ def test_batch_with_a_pose_model_equals_track_then_pose(clips, tmp_path):
 
 def test_batch_runs_the_identity_pass_when_asked(tmp_path):
     from omnitrax.batch import run_batch
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
     from omnitrax.tracking.settings import TrackingSettings
 
     video = tmp_path / "four.avi"

@@ -15,7 +15,7 @@ N_FRAMES, N_ANIMALS, SEED, CLIP_START = 40, 5, 17, 5
 
 @pytest.fixture(scope="module")
 def clip_video(tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     video = tmp_path_factory.mktemp("continue") / "ants.avi"
     render_clip(video, n_frames=N_FRAMES, seed=SEED, n_animals=N_ANIMALS, polarity="dark_on_light")

@@ -22,7 +22,7 @@ def _expected_crop(frame, roi):
 
 @pytest.fixture(scope="module")
 def exported(linux_zip, tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     root = tmp_path_factory.mktemp("datasets")
     video = root / "ants.avi"

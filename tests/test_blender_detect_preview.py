@@ -26,7 +26,7 @@ EXPECTED_ERRORS = {
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     video = tmp_path_factory.mktemp("clip") / "ants.avi"
     truth = render_clip(video, n_frames=N_FRAMES, seed=1, n_animals=6, width=WIDTH, height=HEIGHT,

@@ -28,7 +28,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def small_clip(tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     video = tmp_path_factory.mktemp("clip") / "ants.avi"
     render_clip(video, n_frames=8, seed=3, n_animals=3, width=160, height=120)

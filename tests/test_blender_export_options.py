@@ -9,7 +9,7 @@ N_FRAMES = 30
 
 @pytest.fixture(scope="module")
 def exported(linux_zip, tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     root = tmp_path_factory.mktemp("export_options")
     video_a, video_b = root / "arena_a.avi", root / "arena_b.avi"

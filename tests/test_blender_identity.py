@@ -11,7 +11,7 @@ N_FRAMES, N_ANIMALS, SEED, CLIP_START = 200, 6, 3, 5
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    from omnitrax.synthetic import count_crossings, render_clip
+    from omnitrax.testclips import count_crossings, render_clip
 
     video = tmp_path_factory.mktemp("identity_clip") / "distinct.avi"
     truth = render_clip(video, n_frames=N_FRAMES, seed=SEED, n_animals=N_ANIMALS, width=320, height=240,

@@ -14,7 +14,7 @@ N_FRAMES, N_ANIMALS, CLIP_START = 80, 4, 3
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    from omnitrax.synthetic import render_clip, render_frames
+    from omnitrax.testclips import render_clip, render_frames
 
     folder = tmp_path_factory.mktemp("real_footage")
     video = folder / "flies.avi"

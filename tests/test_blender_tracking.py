@@ -17,7 +17,7 @@ N_FRAMES, N_ANIMALS, SEED, CLIP_START = 150, 6, 17, 5  # seed 17: animals stay >
 
 @pytest.fixture(scope="module")
 def synthetic_clip(tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     folder = tmp_path_factory.mktemp("clip")
     video = folder / "ants.avi"

@@ -10,7 +10,7 @@ import pytest
 
 from blender_harness import run_scenario
 from omnitrax.io import mot, tracks_csv
-from omnitrax.synthetic import render_clip
+from omnitrax.testclips import render_clip
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ["track", "frame", "x", "y", "width", "height", "confidence", "class", "predicted"]

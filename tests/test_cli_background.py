@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from omnitrax.io import tracks_csv
-from omnitrax.synthetic import render_clip, render_frames
+from omnitrax.testclips import render_clip, render_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from omnitrax.cli import main
-from omnitrax.errors import OmniTraxError
 from omnitrax.detection import darknet_onnx, model_files, onnx_proto
 from omnitrax.detection.yolo import YoloDetector
+from omnitrax.errors import OmniTraxError
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / "data" / "sample" / "ants.avi"

@@ -9,8 +9,8 @@ import pytest
 
 from omnitrax import resources
 from omnitrax.detection.evaluation import MatchCounts
-from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.detection.yolo import YoloDetector
+from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.video import VideoSource
 
 MODEL, NAMES = resources.default_yolo_model(), resources.default_yolo_names()
@@ -18,7 +18,8 @@ MODEL, NAMES = resources.default_yolo_model(), resources.default_yolo_names()
 
 def sample_frames_and_boxes():
     """(frames, boxes per frame) of the bundled clip, or of the seed-0 clip rendered anew if it is missing."""
-    from omnitrax.synthetic import GroundTruth, render_frames
+    from omnitrax.io.ground_truth import GroundTruth
+    from omnitrax.testclips import render_frames
 
     clip, truth = resources.sample_clip(), resources.sample_ground_truth()
     if clip.is_file() and truth.is_file():

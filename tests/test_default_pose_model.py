@@ -10,7 +10,7 @@ import pytest
 
 import pose_models  # noqa: F401  (imports torchvision before tensorflow)
 from omnitrax import resources
-from omnitrax.synthetic import GroundTruth
+from omnitrax.io.ground_truth import GroundTruth
 
 pytest.importorskip("dlclive")
 from omnitrax.pose.estimate import estimate_poses  # noqa: E402

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from omnitrax import resources
-from omnitrax.synthetic import GroundTruth, render_clip
 from omnitrax.detection.preview import preview_frames, write_detect_preview
+from omnitrax.io.ground_truth import GroundTruth
+from omnitrax.testclips import render_clip
 from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.video import VideoSource
 

@@ -8,10 +8,11 @@ import pytest
 
 from omnitrax import resources
 from omnitrax.errors import OmniTraxError
-from omnitrax.io.evaluate import evaluate
-from omnitrax.io.identity_eval import score_identities
-from omnitrax.synthetic import GroundTruth, count_crossings, render_clip
 from omnitrax.identity.pipeline import IdentityRun
+from omnitrax.io.evaluate import evaluate
+from omnitrax.io.ground_truth import GroundTruth
+from omnitrax.io.identity_eval import score_identities
+from omnitrax.testclips import count_crossings, render_clip
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 

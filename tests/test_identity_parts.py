@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from omnitrax.errors import OmniTraxError
-from omnitrax.synthetic import (DISTINCT_LENGTH, GroundTruth, IDENTICAL_LENGTH, MARKS, count_crossings,
-                                render_clip, render_frames)
 from omnitrax.identity.appearance import N_FEATURES, LinearIdentities, crop_features
 from omnitrax.identity.fragments import CROSSING, GAP, JUMP, START, split_fragments
+from omnitrax.io.ground_truth import GroundTruth
+from omnitrax.testclips import count_crossings, render_clip, render_frames
+from omnitrax.testclips.ants import DISTINCT_LENGTH, IDENTICAL_LENGTH, MARKS
 from omnitrax.tracking.tracks import Tracks
 
 ROOT = Path(__file__).resolve().parents[1]

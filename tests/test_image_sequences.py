@@ -39,7 +39,8 @@ SAME = 0.5  # px: "the same tracks"
 
 def write_sources(folder: Path) -> dict:
     """The test clip as ffv1.avi, ants_png/frame_0000.png.. and ants_tif16/cam_000100.tif..; its truth."""
-    from omnitrax.synthetic import GroundTruth, render_frames
+    from omnitrax.io.ground_truth import GroundTruth
+    from omnitrax.testclips import render_frames
 
     folder = Path(folder)
     png, tif = folder / "ants_png", folder / "ants_tif16"
@@ -526,7 +527,7 @@ def test_preview_detection_and_training_crops_of_a_sequence_equal_the_videos(sou
 def write_deep_sources(folder: Path) -> dict:
     """The test clip's grey frames as 8-bit PNG (8-bit/), their DEEP copies as 16-bit TIFF, and a low-contrast
     16-bit camera's view of them (20000 + grey * 8: 8 grey levels of 256 by bit depth)."""
-    from omnitrax.synthetic import render_frames
+    from omnitrax.testclips import render_frames
 
     forms = dict(DEEP, **{"low contrast": lambda g: 20000 + g.astype(np.uint16) * 8})
     folders = {"8-bit": folder / "grey8", **{form: folder / form.replace(" ", "_") for form in forms}}

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from omnitrax import resources
+from omnitrax.detection.detections import Detections
 from omnitrax.errors import OmniTraxError
 from omnitrax.io.evaluate import evaluate
-from omnitrax.synthetic import GroundTruth
-from omnitrax.detection.detections import Detections
+from omnitrax.io.ground_truth import GroundTruth
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 from omnitrax.tracking.tracker import Tracker

@@ -3,9 +3,9 @@ import cv2
 import numpy as np
 import pytest
 
-from omnitrax.errors import OmniTraxError
 from omnitrax.detection.detections import Detections
 from omnitrax.detection.masks import RegionMask
+from omnitrax.errors import OmniTraxError
 
 ARENA = [(10, 10), (90, 10), (90, 70), (10, 70)]  # 80 x 60 rectangle
 HOLE = [(40, 30), (60, 30), (60, 50), (40, 50)]

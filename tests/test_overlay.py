@@ -23,7 +23,7 @@ VIDEO_FRAME = 3
 
 @pytest.fixture(scope="module")
 def small_clip(tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     video = tmp_path_factory.mktemp("overlay_clip") / "ants.avi"
     render_clip(video, n_frames=N_FRAMES, seed=3, n_animals=3, width=W, height=H)

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from omnitrax.synthetic import detector_errors, moving_boxes
 from omnitrax.detection.detections import Detections
 from omnitrax.detection.geometry import box_iou
+from omnitrax.testclips import detector_errors, moving_boxes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import peers  # noqa: E402

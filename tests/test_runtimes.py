@@ -11,9 +11,9 @@ import pytest
 from omnitrax import resources
 from omnitrax.ahead import ahead
 from omnitrax.cli import main
-from omnitrax.errors import OmniTraxError
 from omnitrax.detection import model_files, runtimes
 from omnitrax.detection.yolo import YoloDetector
+from omnitrax.errors import OmniTraxError
 
 pytest.importorskip("onnxruntime")
 HAS_OPENCV_CUDA = "cuda" in runtimes.opencv_devices()

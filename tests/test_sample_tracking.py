@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from omnitrax import resources
-from omnitrax.io.evaluate import evaluate
-from omnitrax.synthetic import GroundTruth
 from omnitrax.detection.detections import Detections
+from omnitrax.io.evaluate import evaluate
+from omnitrax.io.ground_truth import GroundTruth
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 

@@ -148,7 +148,7 @@ def _run(settings: TrackingSettings, video, frames: int = 2):
 
 @pytest.fixture(scope="module")
 def tiny_video(tmp_path_factory):
-    from omnitrax.synthetic import render_clip
+    from omnitrax.testclips import render_clip
 
     path = tmp_path_factory.mktemp("schema") / "tiny.avi"
     render_clip(path, n_frames=6, seed=3, n_animals=4, width=160, height=120)

@@ -1,13 +1,13 @@
 """Our tracker with its defaults against SORT (a clean re-implementation of its published rules,
 tools/peers.py) and norfair on detections with realistic detector errors, at small and large scales
-(omnitrax.synthetic.detector_errors). The full table: tools/bench_tracker_errors.py."""
+(omnitrax.testclips.detector_errors). The full table: tools/bench_tracker_errors.py."""
 import sys
 from pathlib import Path
 
 import pytest
 
 from omnitrax.io.evaluate import evaluate
-from omnitrax.synthetic import detector_errors, moving_boxes
+from omnitrax.testclips import detector_errors, moving_boxes
 from omnitrax.tracking.pipeline import TrackingRun
 from omnitrax.tracking.settings import TrackingSettings
 

@@ -8,11 +8,11 @@ import pytest
 
 from class_clips import DISCS, FPS, disc_detections, disc_video
 from omnitrax.cli import main
+from omnitrax.detection.yolo import YoloDetector
 from omnitrax.errors import OmniTraxError
 from omnitrax.io.summary import track_summaries
 from omnitrax.io.tracks_csv import read_classes, write_classes
 from omnitrax.tracking.tracks import Tracks
-from omnitrax.detection.yolo import YoloDetector
 
 
 def rows_of(path, delimiter=","):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from omnitrax.errors import OmniTraxError
-from omnitrax.synthetic import render_clip
+from omnitrax.testclips import render_clip
 from omnitrax.video import VideoSource, usable_fps
 
 SMALL = dict(n_animals=3, width=160, height=120)

@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from omnitrax.errors import OmniTraxError
 from omnitrax.detection import model_files
 from omnitrax.detection.detections import Detections
 from omnitrax.detection.yolo import YoloDetector
+from omnitrax.errors import OmniTraxError
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_CUDA = len(cv2.dnn.getAvailableTargets(cv2.dnn.DNN_BACKEND_CUDA)) > 0

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from omnitrax.synthetic import render_clip  # noqa: E402
 from omnitrax.detection.background import BackgroundDetector  # noqa: E402
+from omnitrax.testclips import render_clip  # noqa: E402
 from omnitrax.video import VideoSource  # noqa: E402
 
 

@@ -27,10 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from omnitrax import resources  # noqa: E402
-from omnitrax.io.evaluate import evaluate  # noqa: E402
-from omnitrax.io.identity_eval import score_identities  # noqa: E402
-from omnitrax.synthetic import GroundTruth, count_crossings, render_clip  # noqa: E402
 from omnitrax.identity.pipeline import IdentityRun  # noqa: E402
+from omnitrax.io.evaluate import evaluate  # noqa: E402
+from omnitrax.io.ground_truth import GroundTruth  # noqa: E402
+from omnitrax.io.identity_eval import score_identities  # noqa: E402
+from omnitrax.testclips import count_crossings, render_clip
 from omnitrax.tracking.pipeline import TrackingRun  # noqa: E402
 from omnitrax.tracking.settings import TrackingSettings  # noqa: E402
 

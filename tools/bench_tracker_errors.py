@@ -1,8 +1,8 @@
 """Benchmark: our tracker against SORT and norfair on detections with realistic detector errors.
 
-Ground truth from omnitrax.synthetic.moving_boxes (animals that wander and often cross each other,
+Ground truth from omnitrax.testclips.moving_boxes (animals that wander and often cross each other,
 boxes of 0.4-1.0 aspect, tall or wide) at three scales, and detections from
-omnitrax.synthetic.detector_errors (misses in runs, false positives spread and near true boxes,
+omnitrax.testclips.detector_errors (misses in runs, false positives spread and near true boxes,
 jitter proportional to the box, overlapping scores) at two error levels. Every tracker gets the same
 detections: ours with default TrackingSettings and with cost=iou (through TrackingRun, as
 `omnitrax track --detections` runs it), SORT (tools/peers.py, the published rules: max_age=1,
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from omnitrax import settings as schema  # noqa: E402
 from omnitrax.io.evaluate import evaluate  # noqa: E402
-from omnitrax.synthetic import detector_errors, moving_boxes  # noqa: E402
+from omnitrax.testclips import detector_errors, moving_boxes  # noqa: E402
 from omnitrax.tracking.pipeline import TrackingRun  # noqa: E402
 from omnitrax.tracking.settings import TrackingSettings  # noqa: E402
 from peers import NorfairTracker, SortTracker  # noqa: E402

@@ -49,9 +49,9 @@ def main() -> int:
     import torchvision  # noqa: F401  (torch before tensorflow, see GUIDE.md)
 
     from omnitrax import resources
+    from omnitrax.io.ground_truth import GroundTruth
     from omnitrax.pose.estimate import estimate_poses
     from omnitrax.pose.model import PoseModel
-    from omnitrax.synthetic import GroundTruth
 
     truth = GroundTruth.from_csv(resources.sample_ground_truth())
     keep = truth.frame < args.frames

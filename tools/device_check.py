@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from omnitrax import resources  # noqa: E402
-from omnitrax.errors import OmniTraxError  # noqa: E402
 from omnitrax.detection import model_files, runtimes  # noqa: E402
 from omnitrax.detection.yolo import YoloDetector  # noqa: E402
+from omnitrax.errors import OmniTraxError  # noqa: E402
 
 V8N_WIDTH = 0.75  # yolov4-tiny at this width has about YOLOv8n's weights (3.5 M vs 3.2 M) and FLOPs
 

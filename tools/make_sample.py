@@ -2,7 +2,7 @@
 
     python tools/make_sample.py [--out data/sample]
 
-The clip is omnitrax.synthetic.render_frames with its defaults (seed 0, 20 ants, 640x480, 250 frames,
+The clip is omnitrax.testclips.render_frames with its defaults (seed 0, 20 ants, 640x480, 250 frames,
 25 fps, dark ants on a light floor), written as MPEG-4 part 2 (fourcc XVID) in AVI: about 2.7 MB,
 where MJPG would need 6.5 MB (OpenCV's FFmpeg writer ignores the JPEG quality setting, and the
 floor's fine grain compresses badly as JPEG). OpenCV and Blender both read it.
@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from omnitrax.synthetic import render_clip  # noqa: E402
+from omnitrax.testclips import render_clip  # noqa: E402
 
 FOURCC = "XVID"
 

@@ -7,7 +7,7 @@ project config with bodyparts and skeleton) and <out>/ants_pose_train.log (setti
 keypoint errors measured through omnitrax.pose.estimate_poses on the ground-truth track positions of
 held-out clips (--eval-frames frames each) and of the whole bundled sample clip, at ROI sizes 96 and 128 px).
 
-Data: omnitrax.synthetic clips with seeds >= 2000 (both polarities, 10-30 animals, varied noise and
+Data: omnitrax.testclips clips with seeds >= 2000 (both polarities, 10-30 animals, varied noise and
 blur), written as XVID or MJPG video and read back (codec artefacts as in the sample clip). Training
 crops are TRAIN_CROP px squares cut with omnitrax.pose.crops exactly as estimate_poses cuts them, centred
 on the animal's centroid plus a few px of jitter (like tracker positions). The sample clip is seed 0,
@@ -48,8 +48,9 @@ except ImportError:
     pass
 import tensorflow as tf  # noqa: E402
 
+from omnitrax.io.ground_truth import GroundTruth  # noqa: E402
 from omnitrax.pose import crops  # noqa: E402
-from omnitrax.synthetic import GroundTruth, render_clip  # noqa: E402
+from omnitrax.testclips import render_clip
 from omnitrax.video import VideoSource  # noqa: E402
 
 JOINTS = ("head", "thorax", "abdomen")

@@ -6,7 +6,7 @@ Writes <out>/ants_yolo.onnx (YOLOv8 layout [1, 4+1, N], boxes in input pixels, a
 a multiple of 32, any batch), <out>/ants_yolo.names and <out>/ants_yolo_train.log (losses per epoch,
 precision/recall at IoU 0.5 on held-out clips measured through YoloDetector).
 
-Data: omnitrax.synthetic.render_frames clips with seeds >= 1000 (both polarities, 10-30 animals); the
+Data: omnitrax.testclips.render_frames clips with seeds >= 1000 (both polarities, 10-30 animals); the
 bundled sample clip is seed 0 and validation uses seeds 500-503, so neither is trained on. The frames
 are scaled as the detector's letterbox scales them at input 416 (640x480 -> 416x312), with +-25% scale
 jitter, flips, 90-degree turns and JPEG artefacts, and cut into 256x256 crops (grey letterbox padding included).
@@ -32,10 +32,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from omnitrax.synthetic import render_frames  # noqa: E402
 from omnitrax.detection import model_files  # noqa: E402
 from omnitrax.detection.evaluation import MatchCounts  # noqa: E402
 from omnitrax.detection.yolo import PAD_VALUE, YoloDetector  # noqa: E402
+from omnitrax.testclips import render_frames  # noqa: E402
 
 INPUT = 416  # the detector's default input size
 SCALE = INPUT / 640  # letterbox scale of a 640x480 frame at that input

@@ -27,8 +27,8 @@ def _load_tracks(path: str):
         return mot.read_tracks(p)
     with open(p) as f:
         header = f.readline().strip()
-    if header.startswith("frame,id,x,y"):  # ground truth written by omnitrax.synthetic
-        from ..synthetic import GroundTruth
+    if header.startswith("frame,id,x,y"):  # ground truth written by omnitrax.testclips
+        from ..io.ground_truth import GroundTruth
 
         return GroundTruth.from_csv(p).to_tracks()
     return tracks_csv.read_tracks_csv(p)

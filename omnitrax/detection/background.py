@@ -1,7 +1,7 @@
 """Model-free detection for fixed cameras: difference to a median background, blobs, sub-pixel centres.
 
 Coordinates are pixels with the origin top-left and pixel centres at integer coordinates (as in
-omnitrax.synthetic): a blob covering pixel columns 10..19 has left = 9.5 and width = 10.
+omnitrax.testclips): a blob covering pixel columns 10..19 has left = 9.5 and width = 10.
 """
 from __future__ import annotations
 

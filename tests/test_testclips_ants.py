@@ -1,4 +1,5 @@
-"""The synthetic ant clips: deterministic, exact ground truth, realistic motion, readable video files, hard cases."""
+"""The synthetic ant clips (omnitrax.testclips.ants): deterministic, exact ground truth, realistic motion, readable
+video files, hard cases."""
 import hashlib
 
 import cv2
@@ -6,7 +7,9 @@ import numpy as np
 import pytest
 
 from omnitrax.errors import OmniTraxError
-from omnitrax.synthetic import CSV_COLUMNS, KEYS, PARTS, GroundTruth, render_clip, render_frames
+from omnitrax.io.ground_truth import CSV_COLUMNS, KEYS, GroundTruth
+from omnitrax.testclips import render_clip, render_frames
+from omnitrax.testclips.ants import PARTS
 from omnitrax.video import VideoSource
 
 

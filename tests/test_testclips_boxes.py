@@ -1,12 +1,12 @@
-"""Box ground truth (moving_boxes) and synthetic detector errors (detector_errors): deterministic, the
-measured error rates match the parameters, sizes and speeds scale with the boxes, animals cross."""
+"""Box ground truth (moving_boxes) and synthetic detector errors (detector_errors) of omnitrax.testclips.boxes:
+deterministic, the measured error rates match the parameters, sizes and speeds scale with the boxes, animals cross."""
 import numpy as np
 import pytest
 
-from omnitrax.errors import OmniTraxError
-from omnitrax.synthetic import detector_errors, moving_boxes
 from omnitrax.detection.detections import Detections
 from omnitrax.detection.geometry import box_iou
+from omnitrax.errors import OmniTraxError
+from omnitrax.testclips import detector_errors, moving_boxes
 from omnitrax.tracking.tracks import Tracks
 
 
