@@ -20,31 +20,31 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from omnitrax.packages import installer
+    from omnitrax.packages import install, requirements
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--target", required=True, help="folder to install into (kept for reruns)")
     p.add_argument("--frames", type=int, default=10, help="sample frames to estimate")
     args = p.parse_args()
-    chosen = installer.pose_package_set()
+    chosen = requirements.pose_package_set()
     if chosen.unsupported:
         print(chosen.unsupported)
         return 1
-    target = installer.target_dir(args.target)
+    target = install.target_dir(args.target)
     if not target.is_dir():
         t0 = time.time()
-        job = installer.PipInstall(chosen.requirements, target, extra_args=chosen.pip_args,
-                                   expected_distributions=chosen.expected_distributions)
-        while job.poll() == installer.RUNNING:
+        job = install.PipInstall(chosen.requirements, target, extra_args=chosen.pip_args,
+                                 expected_distributions=chosen.expected_distributions)
+        while job.poll() == install.RUNNING:
             time.sleep(2)
         print(f"install: {job.poll()} in {time.time() - t0:.0f} s {job.error or ''}")
-        if job.poll() != installer.DONE:
+        if job.poll() != install.DONE:
             return 1
-    installer.activate(target)
+    install.activate(target)
     import numpy as np
 
     print(f"Python {sys.version.split()[0]}, numpy {np.__version__} from {np.__file__}")
-    for name, version in installer.installed_versions(target, [*chosen.packages, "numpy"]).items():
+    for name, version in requirements.installed_versions(target, [*chosen.packages, "numpy"]).items():
         print(f"  in target: {name} {version}")
     import torchvision  # noqa: F401  (torch before tensorflow, see GUIDE.md)
 

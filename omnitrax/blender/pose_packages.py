@@ -1,9 +1,10 @@
 """Add-on preferences: show the installed pose/GPU packages and install them with pip, in the background.
 
-The work is done by the bpy-free omnitrax.packages.installer; this module picks the folder (the extension's
-user directory, which survives extension updates and needs no admin rights) and the acceleration (the
-preferences' `pose_acceleration`: cpu, cuda, directml or coreml, only those of this platform), runs the
-install as a modal operator (timer-polled, Esc cancels), and draws the state in the preferences.
+The work is done by the bpy-free omnitrax.packages (requirements, install, devices); this module picks the
+folder (the extension's user directory, which survives extension updates and needs no admin rights) and the
+acceleration (the preferences' `pose_acceleration`: cpu, cuda, directml or coreml, only those of this
+platform), runs the install as a modal operator (timer-polled, Esc cancels), and draws the state in the
+preferences.
 """
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from ..errors import OmniTraxError
-from ..packages import installer
+from ..packages import devices, install, requirements
 
 
 class _State:
     """What the preferences show between redraws (UI state only; nothing here is needed to run)."""
 
     def __init__(self):
-        self.job: installer.PipInstall | None = None  # the install in progress
-        self.job_set: installer.PackageSet | None = None  # the package set it installs (None: custom list)
-        self.probe: installer.DeviceProbe | None = None  # the device check in progress
+        self.job: install.PipInstall | None = None  # the install in progress
+        self.job_set: requirements.PackageSet | None = None  # the package set it installs (None: custom list)
+        self.probe: devices.DeviceProbe | None = None  # the device check in progress
         self.versions: dict[tuple, dict] = {}  # packages -> {name: version or None}, cleared by refresh()
         self.devices = ""  # one line from the last device check
         self.message: tuple[str, str] | None = None  # (icon, text) of the last install's outcome
@@ -47,23 +48,23 @@ def user_base(create: bool = False) -> str:
 
 
 def target_path(create: bool = False):
-    return installer.target_dir(user_base(create))
+    return install.target_dir(user_base(create))
 
 
 # what the device check imports in its process (a test may leave out the slow torch and tensorflow)
-PROBE_FRAMEWORKS = installer.FRAMEWORKS
+PROBE_FRAMEWORKS = devices.FRAMEWORKS
 
 
 def acceleration_items() -> list[tuple[str, str, str]]:
     """The acceleration choices of this computer's platform, as EnumProperty items (cpu first)."""
-    return [(name, installer.ACCELERATIONS[name].label, installer.ACCELERATIONS[name].description)
-            for name in installer.acceleration_choices()]
+    return [(name, requirements.ACCELERATIONS[name].label, requirements.ACCELERATIONS[name].description)
+            for name in requirements.acceleration_choices()]
 
 
 def acceleration_property():
     """The preferences' `pose_acceleration` property: what the package installer installs."""
     return EnumProperty(
-        name="Acceleration", items=acceleration_items(), default=installer.CPU, update=_acceleration_changed,
+        name="Acceleration", items=acceleration_items(), default=requirements.CPU, update=_acceleration_changed,
         description="What the installed packages run on: the ONNX Runtime build for detection and the torch "
                     "build for pose estimation (only the choices of this platform are offered)")
 
@@ -80,18 +81,18 @@ def _preferences(context=None):
 
 def current_acceleration(context=None) -> str:
     """The acceleration chosen in the preferences ('cpu' when the add-on has no preferences)."""
-    return getattr(_preferences(context), "pose_acceleration", installer.CPU) or installer.CPU
+    return getattr(_preferences(context), "pose_acceleration", requirements.CPU) or requirements.CPU
 
 
-def package_set(acceleration: str | None = None) -> installer.PackageSet:
+def package_set(acceleration: str | None = None) -> requirements.PackageSet:
     """What pip gets for this Blender's Python (3.11: Blender 4.2-5.0, 3.13: Blender 5.1+), this computer
     and an acceleration (default: the one chosen in the preferences)."""
-    return installer.package_set(acceleration=acceleration or current_acceleration())
+    return requirements.package_set(acceleration=acceleration or current_acceleration())
 
 
 def support_reason() -> str | None:
     """None when the pose packages can be installed in this Blender, else one line why not and the fix."""
-    return installer.unsupported_reason()
+    return requirements.unsupported_reason()
 
 
 def refresh() -> None:
@@ -102,12 +103,12 @@ def refresh() -> None:
 def _versions(packages: tuple[str, ...]) -> dict:
     if packages not in _STATE.versions:
         # where `import` looks: Blender's packages, the extension's wheels, then the pose folder
-        _STATE.versions[packages] = installer.installed_versions(None, packages)
+        _STATE.versions[packages] = requirements.installed_versions(None, packages)
     return _STATE.versions[packages]
 
 
 def _job_running() -> bool:
-    return _STATE.job is not None and _STATE.job.poll() == installer.RUNNING
+    return _STATE.job is not None and _STATE.job.poll() == install.RUNNING
 
 
 def _redraw_preferences() -> None:
@@ -144,7 +145,7 @@ def start_device_check(wait: bool) -> None:
         return
     _STATE.devices = "Checking devices..."
     paths = [p for p in sys.path if p and os.path.isdir(p)]
-    _STATE.probe = installer.DeviceProbe(target_path(), frameworks=PROBE_FRAMEWORKS, paths=paths)
+    _STATE.probe = devices.DeviceProbe(target_path(), frameworks=PROBE_FRAMEWORKS, paths=paths)
     if wait:
         while _poll_probe() is not None:
             time.sleep(0.1)
@@ -196,12 +197,12 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
         pset = package_set(acceleration)
         default = not self.requirements.split()
         # an acceleration this platform lacks is refused before pip runs, whatever is to be installed
-        problem = installer.acceleration_problem(acceleration) or (pset.unsupported if default else None)
+        problem = requirements.acceleration_problem(acceleration) or (pset.unsupported if default else None)
         if problem:
             _STATE.message = ("ERROR", problem)
             self.report({"ERROR"}, problem)
             return {"CANCELLED"}
-        requirements = pset.requirements if default else tuple(self.requirements.split())
+        wanted = pset.requirements if default else tuple(self.requirements.split())
         extra = list(pset.pip_args) if default else []  # Python 3.13: the pinned set goes in with --no-deps
         if self.no_index:
             extra.append("--no-index")
@@ -209,8 +210,8 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
             extra += ["--find-links", bpy.path.abspath(self.find_links)]
         expected = pset.expected_distributions if default else None
         try:
-            job = installer.PipInstall(requirements, target_path(create=True), extra_args=extra,
-                                       expected_distributions=expected)
+            job = install.PipInstall(wanted, target_path(create=True), extra_args=extra,
+                                     expected_distributions=expected)
         except OmniTraxError as exc:
             _STATE.message = ("ERROR", str(exc))
             self.report({"ERROR"}, str(exc))
@@ -218,7 +219,7 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
         _STATE.job, _STATE.job_set = job, (pset if default else None)
         _STATE.message = None
         if bpy.app.background or context.window is None:
-            while job.poll() == installer.RUNNING:
+            while job.poll() == install.RUNNING:
                 time.sleep(0.1)
             return self._conclude(context, job)
         wm = context.window_manager
@@ -233,7 +234,7 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
             job.cancel()
         elif event.type != "TIMER":
             return {"PASS_THROUGH"}
-        if job.poll() != installer.RUNNING:
+        if job.poll() != install.RUNNING:
             wm = context.window_manager
             wm.event_timer_remove(self._timer)
             wm.progress_end()
@@ -257,17 +258,17 @@ class OMNITRAX_OT_install_pose_packages(bpy.types.Operator):
         pset = _STATE.job_set
         _STATE.job = _STATE.job_set = None
         refresh()
-        if state == installer.DONE:
-            installer.activate(job.target)
+        if state == install.DONE:
+            install.activate(job.target)
             shown = [p for p in pset.packages if p != "numpy"] if pset is not None else job.requirements
-            versions = installer.installed_versions(job.target, shown)
+            versions = requirements.installed_versions(job.target, shown)
             text = "Installed " + ", ".join(f"{n} {v}" for n, v in versions.items())
             _STATE.message = ("CHECKMARK", text)
             self.report({"INFO"}, text)
             if not bpy.app.background:
                 start_device_check(wait=False)
             return {"FINISHED"}
-        if state == installer.CANCELLED:
+        if state == install.CANCELLED:
             text = "Installation cancelled; the packages installed before are unchanged."
             _STATE.message = ("CANCEL", text)
             self.report({"WARNING"}, text)
@@ -292,7 +293,7 @@ class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
 
     def execute(self, context):
         if target_path().is_dir():
-            installer.activate(target_path())
+            install.activate(target_path())
         refresh()
         pset = package_set(current_acceleration(context))
         if pset.unsupported:
@@ -301,7 +302,7 @@ class OMNITRAX_OT_check_pose_packages(bpy.types.Operator):
             versions = _versions(pset.packages)
             missing = [n for n, v in versions.items() if v is None]
             self.report({"WARNING" if missing else "INFO"},
-                        f"Packages missing for {installer.ACCELERATIONS[pset.acceleration].label}: "
+                        f"Packages missing for {requirements.ACCELERATIONS[pset.acceleration].label}: "
                         f"{', '.join(missing)}" if missing else "All pose and detection packages are installed")
         if self.probe_devices:  # detection's runtimes are worth checking even where pose packages are not
             start_device_check(wait=bpy.app.background or context.window is None)
@@ -326,7 +327,7 @@ def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -
     versions = _versions(packages)
     col = box.column(align=True)
     for requirement in packages:
-        name, wanted = installer.requirement_name(requirement), installer.pinned_version(requirement)
+        name, wanted = requirements.requirement_name(requirement), requirements.pinned_version(requirement)
         have = versions.get(name)
         if have is None:
             col.label(text=f"{name}: not installed" + (f" (needs {wanted})" if wanted else ""), icon="X")
@@ -336,12 +337,12 @@ def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -
             col.label(text=f"{name} {have}", icon="CHECKMARK")
 
     job = _STATE.job
-    if job is not None and job.poll() == installer.RUNNING:
+    if job is not None and job.poll() == install.RUNNING:
         box.label(text=f"Installing ({100 * job.fraction():.0f}%): {job.progress_text()}", icon="SORTTIME")
         box.label(text="Press Esc to cancel; the packages installed before stay as they are.")
     else:
         row = box.row()
-        all_there = all(versions.get(installer.requirement_name(r)) for r in packages)
+        all_there = all(versions.get(requirements.requirement_name(r)) for r in packages)
         row.operator(OMNITRAX_OT_install_pose_packages.bl_idname,
                      text="Reinstall pose-estimation packages" if all_there else "Install pose-estimation packages",
                      icon="IMPORT")
@@ -353,7 +354,7 @@ def draw_preferences(layout, context, packages: tuple[str, ...] | None = None) -
         box.label(text=f"Devices: {_STATE.devices}", icon="DESKTOP")
     target = target_path()
     box.label(text=f"Folder: {target}")
-    log = installer.log_path(target)
+    log = install.log_path(target)
     if log.is_file():
         box.label(text=f"Log: {log}")
 
@@ -368,7 +369,7 @@ def register():
     _register_classes()
     target = target_path()
     if target.is_dir():  # packages installed in an earlier session: importable right away
-        installer.activate(target)
+        install.activate(target)
     refresh()
 
 
@@ -381,6 +382,6 @@ def unregister():
         _STATE.probe = None
     if bpy.app.timers.is_registered(_poll_probe):
         bpy.app.timers.unregister(_poll_probe)
-    installer.deactivate(target_path())
+    install.deactivate(target_path())
     refresh()
     _unregister_classes()

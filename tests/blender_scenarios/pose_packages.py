@@ -70,7 +70,7 @@ def install_check_and_draw(zip_path, wheels):
     prefs = bpy.context.preferences.addons[pp._extension_package()].preferences
     out["accelerations"] = [i.identifier for i in prefs.bl_rna.properties["pose_acceleration"].enum_items]
     out["acceleration_default"] = prefs.pose_acceleration
-    log_file = pp.installer.log_path(pp.target_path())
+    log_file = pp.install.log_path(pp.target_path())
     log_before = log_file.read_bytes()
     try:
         bpy.ops.omnitrax.install_pose_packages(acceleration="coreml")
