@@ -463,6 +463,11 @@ def test_both_runtimes_give_the_same_markers(runtime_runs):
         np.testing.assert_allclose(np.array(a["markers"][name]), np.array(b["markers"][name]), atol=1e-3)
 
 
+def test_a_compute_device_saved_under_its_earlier_name_is_kept(runtime_runs):
+    assert runtime_runs["carried"] == ["CPU", False]
+    assert runtime_runs["not_carried"] == ["OPENCL", False]
+
+
 def test_a_device_the_runtime_lacks_is_a_one_line_error(runtime_runs):
     error = runtime_runs["opencl_onnxruntime"]
     assert isinstance(error, str) and "ONNX Runtime has no OpenCL device" in error and "\n" not in error.strip()

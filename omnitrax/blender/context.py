@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bpy
 
+from .. import settings as schema
 from ..errors import OmniTraxError
 from .coords import ClipFrames
 
@@ -45,16 +46,16 @@ def frame_range(scene, props, clip, frames: ClipFrames) -> tuple[int, int]:
     return start, stop
 
 
-#: machine settings (schema settings with scene=False) -> their add-on preference property
-PREFERENCE_PROPERTIES = {"runtime": "runtime", "backend": "compute_device"}
+#: the machine settings (schema settings with scene=False): add-on preference properties of the same names
+PREFERENCE_SETTINGS = tuple(s.name for s in schema.SETTINGS if not s.scene)
 
 
 def machine_settings(context) -> dict:
-    """The settings kept in the add-on preferences (runtime, compute device) as the core takes them:
-    {setting: lower-case value}; the schema defaults when the add-on is not registered."""
+    """The settings kept in the add-on preferences (runtime, backend: the compute device) as the core takes
+    them: {setting: lower-case value}; the schema defaults when the add-on is not registered."""
     addon = context.preferences.addons.get(ADDON_PACKAGE)
     if addon is None:
         return {}
-    return {name: getattr(addon.preferences, prop).lower() for name, prop in PREFERENCE_PROPERTIES.items()}
+    return {name: getattr(addon.preferences, name).lower() for name in PREFERENCE_SETTINGS}
 
 

@@ -9,7 +9,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
 
 from ..errors import OmniTraxError
 from . import pose_packages
-from .context import ADDON_PACKAGE, PREFERENCE_PROPERTIES, redraw_clip_editors
+from .context import ADDON_PACKAGE, PREFERENCE_SETTINGS, redraw_clip_editors
 
 
 def _redraw_clip_editors(self, context):
@@ -51,7 +51,7 @@ def _schema_annotations() -> dict:
     return {s.name: schema_property(s) for s in schema.SETTINGS if s.scene}
 
 
-def _preference_property(name: str):
+def _preference_property(name: str, hidden: bool = False):
     """An enum preference for a machine setting; the compute device offers this platform's devices only."""
     from ..detection.runtimes import platform_devices
     from ..settings import BY_NAME
@@ -59,7 +59,12 @@ def _preference_property(name: str):
     s = BY_NAME[name]
     choices = [c for c in s.choices if name != "backend" or c[0] == "auto" or c[0] in platform_devices()]
     return EnumProperty(name=s.label, description=s.help, default=s.default.upper(),
-                        items=[(v.upper(), label, text) for v, label, text in choices])
+                        items=[(v.upper(), label, text) for v, label, text in choices],
+                        **({"options": {"HIDDEN"}} if hidden else {}))
+
+
+#: preferences saved by earlier versions under another name -> the setting's name now
+RENAMED_PREFERENCES = {"compute_device": "backend"}
 
 
 class _BlenderOnlySettings:
@@ -111,14 +116,16 @@ class OmniTraxPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_PACKAGE
 
     runtime: _preference_property("runtime")
-    compute_device: _preference_property("backend")
+    backend: _preference_property("backend")
+    # the compute device as saved before it took the schema's name: read once, by carry_renamed_preferences()
+    compute_device: _preference_property("backend", hidden=True)
     pose_acceleration: pose_packages.acceleration_property()  # what the package installer installs
 
     def draw(self, context):
         layout = self.layout
         row = layout.row()
         row.prop(self, "runtime")
-        row.prop(self, "compute_device")
+        row.prop(self, "backend")
         layout.label(text="The runtime and device in use are reported when tracking starts.", icon="INFO")
         from . import pose_packages
 
@@ -146,7 +153,7 @@ def settings_from_scene(props, machine: dict | None = None):
     from ..tracking.settings import TrackingSettings
 
     values = {name: scene_value(props, name) for name in TrackingSettings.__dataclass_fields__
-              if name not in PREFERENCE_PROPERTIES}
+              if name not in PREFERENCE_SETTINGS}
     return TrackingSettings.from_mapping({**values, **(machine or {})})
 
 
@@ -154,7 +161,7 @@ def scene_settings(props, machine: dict | None = None) -> tuple[dict, dict]:
     """Scene.omnitrax -> (tracking dict, pose dict) for settings_file.write_settings (absolute paths)."""
     from ..settings_file import POSE_DEFAULTS, TRACKING_DEFAULTS
 
-    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name not in PREFERENCE_PROPERTIES}
+    tracking = {name: scene_value(props, name) for name in TRACKING_DEFAULTS if name not in PREFERENCE_SETTINGS}
     tracking.update(machine or {})
     return tracking, {name: scene_value(props, name) for name in POSE_DEFAULTS}
 
@@ -185,9 +192,28 @@ CLASSES = (OmniTraxSettings, OmniTraxPreferences)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(CLASSES)
 
 
+def carry_renamed_preferences(context=None) -> None:
+    """Move a preference saved under its earlier name (RENAMED_PREFERENCES) to the setting's name, once:
+    Blender keeps what the user saved under the old name, and Python can read it only through a property
+    of that name."""
+    addon = (context or bpy.context).preferences.addons.get(ADDON_PACKAGE)
+    prefs = addon.preferences if addon is not None else None
+    if prefs is None:
+        return
+    for old, new in RENAMED_PREFERENCES.items():
+        if prefs.is_property_set(old):
+            if not prefs.is_property_set(new):
+                try:
+                    setattr(prefs, new, getattr(prefs, old))
+                except TypeError:  # a device this computer no longer offers: the default stays
+                    pass
+            prefs.property_unset(old)
+
+
 def register():
     _register_classes()
     bpy.types.Scene.omnitrax = PointerProperty(type=OmniTraxSettings)
+    carry_renamed_preferences()
 
 
 def unregister():

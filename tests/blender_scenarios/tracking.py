@@ -186,7 +186,7 @@ def runtime_preferences(zip_path, video, clip_start):
     props.detector = "YOLO"
     prefs = bpy.context.preferences.addons[mod.__name__].preferences
     job_module = addon_module(mod, "blender.tracking_job")
-    result = {"devices": [i.identifier for i in prefs.bl_rna.properties["compute_device"].enum_items],
+    result = {"devices": [i.identifier for i in prefs.bl_rna.properties["backend"].enum_items],
               "runtimes": [i.identifier for i in prefs.bl_rna.properties["runtime"].enum_items]}
     for runtime in ("OPENCV", "ONNXRUNTIME"):
         prefs.runtime = runtime
@@ -196,6 +196,15 @@ def runtime_preferences(zip_path, video, clip_start):
             job.run.close()
             result[runtime]["status"] = track(clip, restart=True)
         result[runtime]["markers"] = dump(clip)
-    prefs.runtime, prefs.compute_device = "ONNXRUNTIME", "OPENCL"
+    prefs.runtime, prefs.backend = "ONNXRUNTIME", "OPENCL"
     result["opencl_onnxruntime"] = track(clip, restart=True)
+    # a compute device saved before the preference took the schema's name (compute_device) carries over, once
+    prefs.property_unset("backend")
+    prefs.compute_device = "CPU"
+    addon_module(mod, "blender.properties").carry_renamed_preferences()
+    result["carried"] = [prefs.backend, prefs.is_property_set("compute_device")]
+    prefs.compute_device = "CUDA"  # an old value never overrides one saved under the new name
+    prefs.backend = "OPENCL"
+    addon_module(mod, "blender.properties").carry_renamed_preferences()
+    result["not_carried"] = [prefs.backend, prefs.is_property_set("compute_device")]
     return result

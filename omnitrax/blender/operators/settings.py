@@ -3,9 +3,9 @@
 The file holds the tracking and pose settings under the Blender property names (see
 omnitrax.settings_file), so `python -m omnitrax batch --settings FILE` runs a batch with exactly the
 settings tuned in the panel. Enums are written lower-case and read in any case; Blender's `//`
-(relative to the .blend) paths are made absolute on save. The detection backend is written from the
-add-on preferences (compute device) but not changed on load, since it is a preference, not a scene
-setting.
+(relative to the .blend) paths are made absolute on save. The runtime and the backend (the compute
+device) are written from the add-on preferences but not changed on load, since they are preferences, not
+scene settings.
 """
 import bpy
 from bpy.props import StringProperty
