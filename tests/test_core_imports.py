@@ -1,5 +1,6 @@
 """The house rules, checked by reading the code: only the Blender layer imports bpy, the core imports
-without Blender, importing the add-on loads nothing heavy, and no module imports itself in a circle."""
+without Blender, importing the add-on loads nothing heavy, imports run only down the layers, no module
+imports itself in a circle, and each package's public names resolve without loading the package whole."""
 import ast
 import subprocess
 import sys
@@ -80,6 +81,62 @@ def test_no_import_cycle_inside_omnitrax():
     for n in sorted(graph):
         if n not in state:
             visit(n)
+
+
+#: the layers, lowest first, by the first name under omnitrax ("" is omnitrax/__init__.py). A module imports
+#: from its own package or from a lower layer; only the ground floor's modules import each other freely
+LAYERS = [{"errors", "settings", "files", "ahead", "video", "resources", "lazy"}, {"detection", "packages"},
+          {"tracking"}, {"identity", "pose", "settings_file"}, {"io"}, {"batch", "testclips"}, {"cli", "blender"},
+          {"ui_panels"}, {"", "__main__"}]
+
+
+def test_imports_run_down_the_layers():
+    """Every import counts, also those inside functions: the core never reaches up into the CLI or the
+    Blender layer, detection never into tracking, tracking never into io, and the two front ends (cli,
+    blender) never into each other."""
+    layer = {unit: i for i, units in enumerate(LAYERS) for unit in units}
+
+    def unit(name):
+        return name.split(".")[1] if "." in name else ""
+
+    mods = modules()
+    assert {unit(n) for n in mods} <= set(layer), f"put these in LAYERS: {sorted({unit(n) for n in mods} - set(layer))}"
+    upward = []
+    for name, path in mods.items():
+        for m in imports(name, path):
+            if m not in mods or m == "omnitrax" or unit(m) == unit(name):  # `from .. import x`: the module x counts
+                continue
+            low, high = layer[unit(m)], layer[unit(name)]
+            if not (low < high or low == high == 0):
+                upward.append(f"{name} -> {m}")
+    assert upward == [], f"imports that do not run down the layers: {upward}"
+
+
+PACKAGES_WITH_API = ("omnitrax.detection", "omnitrax.tracking", "omnitrax.identity", "omnitrax.packages",
+                     "omnitrax.testclips")
+
+
+def test_each_package_names_its_api_and_imports_it_on_first_use():
+    code = ("import sys, importlib\n"
+            "heavy = ('cv2', 'scipy', 'torch', 'tensorflow', 'dlclive', 'onnxruntime')\n"
+            f"packages = [importlib.import_module(n) for n in {PACKAGES_WITH_API!r}]\n"
+            "print([m for m in heavy if m in sys.modules])\n"
+            "for p in packages:\n"
+            "    assert p.__all__ == sorted(p.__all__) and p.__doc__, p.__name__\n"
+            "    for name in p.__all__:\n"
+            "        obj = getattr(p, name)\n"
+            "        assert obj.__module__.startswith(p.__name__ + '.'), (p.__name__, name, obj.__module__)\n"
+            "        assert name in dir(p)\n"
+            "    try:\n"
+            "        getattr(p, 'no_such_name')\n"
+            "    except AttributeError:\n"
+            "        pass\n"
+            "    else:\n"
+            "        raise AssertionError(p.__name__)\n"
+            "print('ok')")
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["[]", "ok"]
 
 
 def run_python(code):
