@@ -1,6 +1,7 @@
 """Child processes (pip, the device probe) that can be ended together with everything they started."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -20,18 +21,13 @@ def kill_tree(proc: subprocess.Popen, grace: float = 3.0) -> None:
     if os.name == "nt":
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
     else:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # whatever is left of the group (the leader, or children that ignored SIGTERM)
+        # whatever is left of the group (the leader, or children that ignored SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
