@@ -1,5 +1,4 @@
-"""Detection: detectors (YOLO on OpenCV DNN or ONNX Runtime, the model-free background detector), their
-output, model files, masks, previews and scores (bpy-free; OpenCV loads only when a detector is used)."""
+"""Detection (bpy-free): YOLO and background detectors, their output, runtimes, model files, masks, previews."""
 from ..lazy import lazy_names
 
 __all__ = ["BackgroundDetector", "Detections", "Detector", "MatchCounts", "RegionMask", "YoloDetector", "box_iou",

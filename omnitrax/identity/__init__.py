@@ -1,5 +1,4 @@
-"""Identities: who is who after tracking, from fragments of tracks, what each animal looks like and where it
-can be (bpy-free)."""
+"""Identities (bpy-free): who is who after tracking, from track fragments, appearance and motion."""
 from ..lazy import lazy_names
 
 __all__ = ["FragmentTable", "Fragments", "IdentityResult", "IdentityRun", "LinearIdentities", "crop_features",

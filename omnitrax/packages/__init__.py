@@ -1,6 +1,4 @@
-"""Pinned pip installs of optional packages (pose estimation, GPU detection) into the extension's own folder:
-what pip gets (requirements.py), the install (install.py) and what the runtimes can run on (devices.py);
-bpy-free."""
+"""Pinned pip installs of optional packages (bpy-free): what pip gets, the install, what the runtimes run on."""
 from ..lazy import lazy_names
 
 __all__ = ["DeviceProbe", "DeviceReport", "PackageSet", "PipInstall", "acceleration_choices", "activate",

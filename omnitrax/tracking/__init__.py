@@ -1,5 +1,4 @@
-"""Tracking: detections -> tracks (Kalman filter, sparse assignment, tracker, stitching), the track table and
-the video -> tracks pipeline (bpy-free; SciPy loads only when a tracker is used)."""
+"""Tracking (bpy-free): detections -> tracks (Kalman filter, assignment, tracker, stitching), video -> tracks."""
 from ..lazy import lazy_names
 
 __all__ = ["Progress", "Seeds", "Tracker", "TrackingRun", "TrackingSettings", "Tracks", "build_tracker",
