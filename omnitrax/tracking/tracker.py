@@ -549,11 +549,11 @@ class Tracker:
             typical = self._gate_size * float(np.median(known_size)) if len(known_size) else self._unknown_gate
             # a surer detection is preferred to a doubtful one nearby (a duplicate, a false blob)
             cost = dist + change
-            predicted_boxes = np.column_stack([pos[ti] - wh_t / 2.0, wh_t])
-            # (not with a known number of animals, where no new track repairs a missed match)
-            overlap = MIN_OVERLAP if self.scored and not self.n_animals else 0.0
-            apart = known & (paired_box_iou(predicted_boxes, boxes[di]) < overlap)
-            cost = np.where(apart, np.inf, cost)
+            # object boxes only, and not with a known number of animals (no new track repairs a missed match)
+            if self.scored and not self.n_animals:
+                predicted_boxes = np.column_stack([pos[ti] - wh_t / 2.0, wh_t])
+                apart = known & (paired_box_iou(predicted_boxes, boxes[di]) < MIN_OVERLAP)
+                cost = np.where(apart, np.inf, cost)
             if self.scored:
                 cost = cost + SCORE_WEIGHT * typical * (1.0 - np.clip(scores[di], 0.0, 1.0))
             limit = np.full(len(cost), UNMATCHED_COST * typical)
